@@ -1,0 +1,222 @@
+"""The ``nysjanse`` command line: a thin shell over the library.
+
+Every command loads its inputs first (so a bad input stops before anything is written), then runs, then
+writes one output folder atomically with a ``manifest.json``. Bad input ends with one line on stderr and
+exit code 2.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from model.artifacts import atomic_dir, manifest, write_json
+from model.errors import InputError
+from model.runner import run_scenario, scenario_parameters, summarize
+from model.scenario import LEVER_KEYS, load_scenario
+
+app = typer.Typer(
+    name="nysjanse",
+    help=(
+        "Simulate the Ny sjanse qualification programme for long-term social-assistance recipients: "
+        "referral, assessment, admission, participation, exits and life after the programme, beside a "
+        "counterfactual arm of the same persons without it.\n\n"
+        "Start with:  nysjanse run scenarios/ny_sjanse_2005_2006.toml --replications 20 --out out/base"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+stdout = Console()
+
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Override a scenario key, e.g. --set programme.length_months=36 (repeatable). Levers: "
+        + ", ".join(LEVER_KEYS),
+    ),
+]
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+        disable=not console.is_terminal and False,
+    )
+
+
+def _fmt(stat: dict) -> tuple[str, str]:
+    return f"{stat['mean']:.1f}", f"{stat['p05']:.0f} – {stat['p95']:.0f}"
+
+
+def print_flow_summary(summary: dict, title: str) -> None:
+    """A readable table of the flows at the report date (mean and 90 % interval)."""
+    table = Table(title=title, title_justify="left")
+    table.add_column("flow at " + summary["report_date"])
+    table.add_column("mean", justify="right")
+    table.add_column("90 % interval", justify="right")
+    table.add_column("women", justify="right")
+    table.add_column("men", justify="right")
+    for key, stat in summary["flows"].items():
+        mean, interval = _fmt(stat)
+        table.add_row(
+            key.replace("_", " "),
+            mean,
+            interval,
+            f"{summary['flows_by_sex']['women'][key]['mean']:.1f}",
+            f"{summary['flows_by_sex']['men'][key]['mean']:.1f}",
+        )
+    stdout.print(table)
+    reasons = Table(title="Reasons", title_justify="left")
+    reasons.add_column("not admitted")
+    reasons.add_column("mean", justify="right")
+    reasons.add_column("broke off")
+    reasons.add_column("mean", justify="right")
+    na = list(summary["not_admitted_reasons"].items())
+    bo = list(summary["broke_off_reasons"].items())
+    for i in range(max(len(na), len(bo))):
+        left = (na[i][0].replace("_", " "), f"{na[i][1]['mean']:.1f}") if i < len(na) else ("", "")
+        right = (bo[i][0].replace("_", " "), f"{bo[i][1]['mean']:.1f}") if i < len(bo) else ("", "")
+        reasons.add_row(*left, *right)
+    stdout.print(reasons)
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML, e.g. scenarios/ny_sjanse_2005_2006.toml")],
+    replications: Annotated[int, typer.Option("--replications", "-r", min=1, help="Monte Carlo replications.")] = 20,
+    seed: Annotated[int, typer.Option(min=0, help="Root seed; the same seed gives the same persons and draws.")] = 1,
+    out: Annotated[Path, typer.Option(help="Output folder (replaced atomically).")] = Path("out/run"),
+    set_: SetOption = None,
+    tables: Annotated[bool, typer.Option(help="Write person_months/events/persons tables (parquet).")] = True,
+) -> None:
+    """Simulate a scenario: flows at the report date, monthly states, person-months and events.
+
+    Writes OUT/summary.json, OUT/person_months.parquet, OUT/events.parquet, OUT/persons.parquet,
+    OUT/participant_states.csv and OUT/manifest.json.
+    """
+    started = dt.datetime.now(dt.UTC)
+    scen = load_scenario(scenario, set_ or [])
+    params = scenario_parameters(scen)
+    t0 = time.perf_counter()
+    with _progress() as bar:
+        task = bar.add_task(f"{scen.name}", total=replications)
+        result = run_scenario(scen, replications, seed, params, progress=lambda k: bar.advance(task, k))
+    summary = summarize(result)
+    with atomic_dir(out) as tmp:
+        files = ["summary.json", "participant_states.csv", "manifest.json"]
+        write_json(tmp / "summary.json", summary)
+        result.table("participant_states").to_csv(tmp / "participant_states.csv", index=False)
+        if tables:
+            for name in ("person_months", "events", "persons"):
+                result.table(name).to_parquet(tmp / f"{name}.parquet", index=False)
+                files.append(f"{name}.parquet")
+        write_json(
+            tmp / "manifest.json",
+            manifest(
+                command="run",
+                scenarios=[scen],
+                params=params,
+                seed=seed,
+                started=started,
+                seconds=time.perf_counter() - t0,
+                files=files,
+                extra={"replications": replications, "overrides": set_ or []},
+            ),
+        )
+    print_flow_summary(summary, f"{scen.name} — {replications} replications, seed {seed}")
+    console.print(f"[green]wrote[/green] {out}")
+
+
+@app.command()
+def parameters(
+    scenario: Annotated[Path | None, typer.Argument(help="Scenario whose registry to show (default: the built-in defaults).")] = None,
+    csv: Annotated[Path | None, typer.Option(help="Also write the registry as CSV here.")] = None,
+    source: Annotated[str | None, typer.Option(help="Only this source: calibrated, literature or assumption.")] = None,
+) -> None:
+    """Print the parameter registry: every value with its source, range and basis."""
+    from model.parameters import default_parameters
+
+    params = scenario_parameters(load_scenario(scenario)) if scenario else default_parameters()
+    frame = params.to_frame()
+    if source:
+        if source not in ("calibrated", "literature", "assumption"):
+            raise InputError("command line", "--source", source, "one of calibrated, literature, assumption")
+        frame = frame[frame["source"] == source]
+    table = Table(title=f"Parameter registry ({len(frame)} parameters)", show_lines=False)
+    for col in ("parameter", "value", "unit", "source", "low", "high"):
+        table.add_column(col, justify="right" if col in ("value", "low", "high") else "left")
+    for row in frame.itertuples():
+        table.add_row(row.parameter, f"{row.value:g}", row.unit, row.source, f"{row.low:g}", f"{row.high:g}")
+    stdout.print(table)
+    if csv:
+        from model.artifacts import atomic_write_text
+
+        atomic_write_text(csv, frame.to_csv(index=False))
+
+
+@app.command()
+def validate(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML to check.")],
+    set_: SetOption = None,
+) -> None:
+    """Check a scenario file (and its extends chain) without running it."""
+    scen = load_scenario(scenario, set_ or [])
+    scenario_parameters(scen)
+    fte = scen.total_fte_on(scen.report_date)
+    stdout.print(
+        f"[green]ok[/green] {scen.name}: {len(scen.projects)} projects, {fte:.1f} adviser FTE on "
+        f"{scen.report_date}, caseload {scen.follow_up.caseload_per_adviser:g}, "
+        f"length {scen.programme.length_months:g} months, hash {scen.hash}"
+    )
+
+
+@app.command()
+def headline(
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/headline"),
+    replications: Annotated[int, typer.Option(min=1)] = 50,
+    seed: Annotated[int, typer.Option(min=0)] = 2006,
+) -> None:
+    """The headline analysis (`make run`): the national baseline, 2005-2006, against the reported flows."""
+    run(Path("scenarios/ny_sjanse_2005_2006.toml"), replications=replications, seed=seed, out=out, set_=None, tables=True)
+
+
+def main() -> None:
+    """Entry point: run the app, turning bad input into one line and exit code 2."""
+    try:
+        app(standalone_mode=False)
+    except InputError as err:
+        console.print(f"nysjanse: error: {err}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        console.print("nysjanse: aborted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

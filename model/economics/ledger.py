@@ -1,0 +1,726 @@
+"""The ledger: cash and resource flows per replication × arm × calendar year × flow, payer → receiver.
+
+Built from the tidy tables of docs/data_model.md (``persons``, ``person_months``, ``events``) in two steps:
+
+1. :func:`count_states` aggregates person-months to counts by (replication, arm, year, Jan–Apr or May–Dec,
+   state, under 25, married, children by age band) and counts the events that carry money. This is the only
+   step that touches rows; do it once per simulation.
+2. :func:`ledger_from_counts` prices the counts with a policy and a parameter set (one PSA draw), vectorised
+   over the count cells. :func:`build_ledger` is both steps in one call.
+
+Every row has a ``payer`` and a ``receiver`` among ``state``, ``municipality``, ``participant``, ``employer``
+and ``society``. ``kind == "transfer"`` rows move money between parties and net to zero for society
+(:func:`transfers_net`); ``kind == "resource"`` rows are real resource use (``X → society``) or production
+(``society → employer``). ``kind == "quantity"`` rows carry person-years (column ``person_years``) and no money.
+Amounts are NOK of the policy's price year, undiscounted.
+
+Beyond the simulated horizon the post-programme (employment-related) flows are extrapolated month by month to
+the end of the analysis horizon: the counterfactual arm stays at its level in the last 12 simulated months, and
+the programme arm's difference from it decays with the annual persistence factor
+``cba.employment_effect_persistence_per_year``; money flows also grow with ``prices.real_wage_growth_per_year``.
+Persons still in the programme at the horizon are assumed to return to social assistance. Such rows have
+``extrapolated == True``; only the difference between the arms is meaningful there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from model.economics.policy import EconomicPolicy
+from model.economics.prices import PARAMETER_PRICE_YEAR, GIndex
+from model.parameters import ParameterSet
+
+STATES = (
+    "assessment",
+    "waiting",
+    "in_programme",
+    "employed_full_time",
+    "employed_part_time",
+    "education",
+    "social_assistance",
+    "other",
+)
+ARMS = ("programme", "counterfactual")
+PARTIES = ("state", "municipality", "participant", "employer")
+ACTORS = (*PARTIES, "society")
+KINDS = ("transfer", "resource", "quantity")
+GROUPS = ("programme", "post_programme", "quantity")
+_S = {name: i for i, name in enumerate(STATES)}
+_A = {name: i for i, name in enumerate(ARMS)}
+#: States priced as social-assistance months (assessment and waiting happen while on social assistance).
+SA_STATES = ("social_assistance", "assessment", "waiting")
+#: Events that carry money.
+MONEY_EVENTS = ("incentive_milestone", "assessment_started")
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One ledger line: a named flow from ``payer`` to ``receiver``.
+
+    Attributes:
+        name: the flow's name (the ``flow`` column).
+        payer: who pays (or, for production, ``society``: the economy that produces the value).
+        receiver: who receives (``society`` for real resource use).
+        kind: ``transfer`` (between parties), ``resource`` (real resource use or production) or ``quantity``.
+        group: ``programme`` (caused by taking part) or ``post_programme`` (priced from the states after or
+            outside the programme; these are the employment-related flows that are extrapolated) or
+            ``quantity``.
+        description: what it is and how it is priced.
+    """
+
+    name: str
+    payer: str
+    receiver: str
+    kind: str
+    group: str
+    description: str
+
+
+FLOWS: tuple[Flow, ...] = (
+    Flow("stipend", "municipality", "participant", "transfer", "programme",
+         "Qualification stipend in in_programme months: G multiple (2 G/yr; under-25 fraction) at the G in force, "
+         "or the household's social-assistance level; less absence deductions and income offsets. Tax-free."),
+    Flow("supplementary_social_assistance", "municipality", "participant", "transfer", "programme",
+         "Top-up social assistance in in_programme months: a share of max(0, household norm - gross stipend)."),
+    Flow("social_assistance", "municipality", "participant", "transfer", "post_programme",
+         "Social assistance: household norm (state guideline rates 2006 + housing - child benefit) in "
+         "social_assistance, assessment and waiting months; a share of it in education and part-time months."),
+    Flow("student_support", "state", "participant", "transfer", "post_programme",
+         "Student support in education months (out of scope: parameter 0 by default)."),
+    Flow("wages", "employer", "participant", "transfer", "post_programme",
+         "Gross wages in employed months (full-time annual wage; part-time fraction of it)."),
+    Flow("employer_contributions", "employer", "state", "transfer", "post_programme",
+         "Employer's social security contributions on the wages (14.1 %, zone 1)."),
+    Flow("income_tax_state", "participant", "state", "transfer", "post_programme",
+         "Income tax and social security contributions on earnings, the state's share."),
+    Flow("income_tax_municipality", "participant", "municipality", "transfer", "post_programme",
+         "Income tax on earnings, the municipality's share (kommuneskatt)."),
+    Flow("production", "society", "employer", "resource", "post_programme",
+         "Value of production: gross wage incl. employer contributions (R-109 / DFØ)."),
+    Flow("project_staff", "municipality", "society", "resource", "programme",
+         "Project advisers: FTE by month x cost per FTE-year (salary, social costs, overhead); programme arm."),
+    Flow("assessment", "municipality", "society", "resource", "programme",
+         "Referral and mapping effort outside the advisers' FTE, per assessment started."),
+    Flow("social_office_follow_up", "municipality", "society", "resource", "post_programme",
+         "Social-office caseworker time for recipients of social assistance (cost per FTE / caseload)."),
+    Flow("courses_and_measures", "municipality", "society", "resource", "programme",
+         "Courses and measures bought by the project, per participant-month."),
+    Flow("nav_measures", "state", "society", "resource", "programme",
+         "NAV labour-market measures used by the programme, per participant-month."),
+    Flow("childcare_programme", "municipality", "society", "resource", "programme",
+         "Kindergarten places for children 0-5 of participants in in_programme months (gross cost)."),
+    Flow("childcare_fee_programme", "participant", "municipality", "transfer", "programme",
+         "Parental fee for those places."),
+    Flow("childcare_employed", "municipality", "society", "resource", "post_programme",
+         "Kindergarten places for children 0-5 of employed persons (gross cost)."),
+    Flow("childcare_fee_employed", "participant", "municipality", "transfer", "post_programme",
+         "Parental fee for those places."),
+    Flow("incentive_payments", "state", "municipality", "transfer", "programme",
+         "Result grant per incentive_milestone event (6 and 12 months in a full-time job), once per person "
+         "and milestone."),
+    Flow("state_project_grant", "state", "municipality", "transfer", "programme",
+         "State project grant, allocated per participant-month (NOK 18.4 M 2006 / (500 participants x 12))."),
+    Flow("employed_person_years", "", "", "quantity", "quantity",
+         "Person-years in employment (full- or part-time); column person_years."),
+    Flow("participant_person_years", "", "", "quantity", "quantity",
+         "Person-years in the programme; column person_years."),
+)
+FLOW_INDEX = {f.name: f for f in FLOWS}
+FLOW_NAMES = tuple(f.name for f in FLOWS)
+POST_PROGRAMME_FLOWS = tuple(f.name for f in FLOWS if f.group == "post_programme")
+QUANTITY_FLOWS = tuple(f.name for f in FLOWS if f.kind == "quantity")
+
+LEDGER_COLUMNS = (
+    "replication", "arm", "year", "flow", "payer", "receiver", "kind", "group", "extrapolated",
+    "amount_nok", "person_years",
+)
+
+
+@dataclass(frozen=True)
+class StateCounts:
+    """Person-months and money events, aggregated for pricing (the output of :func:`count_states`).
+
+    Attributes:
+        cells: one row per (replication, arm, year, may_dec, state, under_25, married, children_0_5,
+            children_6_10, children_11_17) with ``months`` (count of person-months). ``arm`` and ``state``
+            are integer codes into :data:`ARMS` and :data:`STATES`; ``may_dec`` is True for May–December.
+        events: one row per (replication, arm, year, event) with ``count`` (distinct events; incentive
+            milestones counted once per person and milestone).
+        basis: the last ``basis_months`` simulated months by (replication, arm, state, married, children…) with
+            ``months_per_year`` (annualised), in_programme relabelled as social_assistance: the level the
+            extrapolation starts from.
+        replications: the replication ids.
+        first_month: the first simulated month.
+        horizon_month: the last simulated month.
+        basis_months: number of months in the extrapolation basis (≤ 12).
+    """
+
+    cells: pd.DataFrame
+    events: pd.DataFrame
+    basis: pd.DataFrame
+    replications: np.ndarray
+    first_month: pd.Timestamp
+    horizon_month: pd.Timestamp
+    basis_months: int
+
+
+def _codes(series: pd.Series, names: tuple[str, ...], column: str) -> np.ndarray:
+    values = series.astype(str).to_numpy()
+    uniq, inv = np.unique(values, return_inverse=True)
+    lookup = {n: i for i, n in enumerate(names)}
+    bad = [u for u in uniq if u not in lookup]
+    if bad:
+        raise ValueError(f"unknown {column} value(s) {bad}; allowed {list(names)}")
+    return np.array([lookup[u] for u in uniq], dtype=np.int64)[inv]
+
+
+def _month_numbers(values: pd.Series | np.ndarray) -> np.ndarray:
+    """Months since 1970-01 (int64) of datetime-like values."""
+    return np.asarray(pd.to_datetime(values).to_numpy()).astype("datetime64[M]").astype(np.int64)
+
+
+def _group(keys: list[np.ndarray], weights: np.ndarray | None = None) -> tuple[list[np.ndarray], np.ndarray]:
+    """Group rows by integer keys (mixed radix + np.unique); return the key columns and the sums."""
+    radices = [int(k.max()) + 1 if k.size else 1 for k in keys]
+    code = np.zeros(keys[0].shape, dtype=np.int64)
+    for k, r in zip(keys, radices, strict=True):
+        code = code * r + k
+    uniq, inv = np.unique(code, return_inverse=True)
+    sums = np.bincount(inv, weights=weights, minlength=uniq.size) if weights is not None else np.bincount(inv)
+    cols = []
+    rest = uniq
+    for r in reversed(radices):
+        rest, col = np.divmod(rest, r)
+        cols.append(col)
+    return cols[::-1], sums.astype(float)
+
+
+def count_states(persons: pd.DataFrame, person_months: pd.DataFrame, events: pd.DataFrame) -> StateCounts:
+    """Aggregate the tidy tables into the counts that the ledger prices.
+
+    Args:
+        persons: the ``persons`` table (household attributes, age, referral date).
+        person_months: the ``person_months`` table (both arms).
+        events: the ``events`` table (both arms); only incentive milestones and assessments carry money.
+
+    Returns:
+        The aggregated counts.
+
+    Raises:
+        ValueError: an unknown state or arm, or person-months of persons missing from ``persons``.
+    """
+    if person_months.empty:
+        raise ValueError("person_months is empty: nothing to price")
+    pm_rep = person_months["replication"].to_numpy(np.int64)
+    pm_person = person_months["person"].to_numpy(np.int64)
+    arm = _codes(person_months["arm"], ARMS, "arm")
+    state = _codes(person_months["state"], STATES, "state")
+    month_no = _month_numbers(person_months["month"])
+    year = month_no // 12 + 1970
+    may_dec = (month_no % 12 + 1 >= 5).astype(np.int64)
+
+    # Person attributes, looked up by (replication, person).
+    p_rep = persons["replication"].to_numpy(np.int64)
+    p_person = persons["person"].to_numpy(np.int64)
+    width = int(max(p_person.max(initial=0), pm_person.max(initial=0))) + 1
+    p_key = p_rep * width + p_person
+    order = np.argsort(p_key, kind="stable")
+    p_key_sorted = p_key[order]
+    pm_key = pm_rep * width + pm_person
+    pos = np.searchsorted(p_key_sorted, pm_key)
+    pos_clipped = np.minimum(pos, len(p_key_sorted) - 1)
+    if len(p_key_sorted) == 0 or (p_key_sorted[pos_clipped] != pm_key).any():
+        raise ValueError("person_months has (replication, person) pairs that are not in persons")
+    row = order[pos_clipped]
+
+    married = persons["married"].to_numpy(bool).astype(np.int64)[row]
+    kids = [
+        np.clip(persons[c].to_numpy(np.int64), 0, None)[row]
+        for c in ("children_0_5", "children_6_10", "children_11_17")
+    ]
+    age_ref = persons["age_at_referral_years"].to_numpy(float)[row]
+    ref_day = np.asarray(pd.to_datetime(persons["referral_date"]).to_numpy()).astype("datetime64[D]")[row]
+    mid_month = month_no.astype("datetime64[M]").astype("datetime64[D]") + np.timedelta64(14, "D")
+    age = age_ref + (mid_month - ref_day).astype(np.int64) / 365.25
+    under_25 = (age < 25.0).astype(np.int64)
+
+    reps = np.unique(np.concatenate([p_rep, pm_rep]))
+    rep_pos = np.searchsorted(reps, pm_rep)
+    y0 = int(year.min())
+    cols, months = _group(
+        [rep_pos, arm, year - y0, may_dec, state, under_25, married, *kids], weights=np.ones(len(year))
+    )
+    cells = pd.DataFrame(
+        {
+            "replication": reps[cols[0]],
+            "arm": cols[1],
+            "year": cols[2] + y0,
+            "may_dec": cols[3].astype(bool),
+            "state": cols[4],
+            "under_25": cols[5].astype(bool),
+            "married": cols[6].astype(bool),
+            "children_0_5": cols[7],
+            "children_6_10": cols[8],
+            "children_11_17": cols[9],
+            "months": months,
+        }
+    )
+
+    # Extrapolation basis: the last 12 simulated months, in_programme counted as social assistance.
+    horizon_no = int(month_no.max())
+    first_no = int(month_no.min())
+    basis_months = min(12, horizon_no - first_no + 1)
+    sel = month_no > horizon_no - basis_months
+    b_state = state[sel].copy()
+    b_state[b_state == _S["in_programme"]] = _S["social_assistance"]
+    bcols, bmonths = _group(
+        [rep_pos[sel], arm[sel], b_state, married[sel], *(k[sel] for k in kids)], weights=np.ones(int(sel.sum()))
+    )
+    basis = pd.DataFrame(
+        {
+            "replication": reps[bcols[0]],
+            "arm": bcols[1],
+            "state": bcols[2],
+            "married": bcols[3].astype(bool),
+            "children_0_5": bcols[4],
+            "children_6_10": bcols[5],
+            "children_11_17": bcols[6],
+            "months_per_year": bmonths * 12.0 / basis_months,
+        }
+    )
+
+    # Money events.
+    ev = events[events["event"].astype(str).isin(MONEY_EVENTS)]
+    if len(ev):
+        ev = ev.assign(event=ev["event"].astype(str), detail=ev["detail"].astype(str), arm=ev["arm"].astype(str))
+        inc = ev["event"] == "incentive_milestone"
+        # One payment per person and milestone: duplicates of (replication, arm, person, milestone) drop.
+        ev = pd.concat(
+            [
+                ev[inc].sort_values("time").drop_duplicates(["replication", "arm", "person", "detail"]),
+                ev[~inc],
+            ]
+        )
+        ev_year = _month_numbers(ev["time"]) // 12 + 1970
+        ev_counts = (
+            pd.DataFrame(
+                {
+                    "replication": ev["replication"].to_numpy(np.int64),
+                    "arm": _codes(ev["arm"], ARMS, "arm"),
+                    "year": ev_year,
+                    "event": ev["event"].to_numpy(),
+                }
+            )
+            .groupby(["replication", "arm", "year", "event"], as_index=False)
+            .size()
+            .rename(columns={"size": "count"})
+        )
+        ev_counts["count"] = ev_counts["count"].astype(float)
+    else:
+        ev_counts = pd.DataFrame(
+            {"replication": [], "arm": [], "year": [], "event": [], "count": []}
+        ).astype({"replication": np.int64, "arm": np.int64, "year": np.int64, "event": object, "count": float})
+
+    return StateCounts(
+        cells=cells,
+        events=ev_counts,
+        basis=basis,
+        replications=reps,
+        first_month=pd.Timestamp(np.datetime64(first_no, "M")),
+        horizon_month=pd.Timestamp(np.datetime64(horizon_no, "M")),
+        basis_months=basis_months,
+    )
+
+
+def _unit_prices(policy: EconomicPolicy, params: ParameterSet, g: GIndex) -> dict[str, float]:
+    """Every unit price, in NOK of the price year (monthly unless the name says otherwise)."""
+    k = float(g.factor(PARAMETER_PRICE_YEAR, policy.price_year))
+    v = params.v
+    staff_fte_month = v("staff.cost_nok_per_fte_year_2006") * k / 12.0
+    absence = {
+        "none": 0.0,
+        "introduction_act": v("stipend.absence_deduction_share.introduction_act"),
+        "strict": v("stipend.absence_deduction_share.strict"),
+    }[policy.absence_deduction]
+    offset = {
+        "none": 0.0,
+        "discretionary": v("stipend.income_offset.discretionary_offset_share"),
+        "full": v("stipend.income_offset.full_offset_share"),
+    }[policy.income_offset]
+    offset *= v("stipend.income_offset.share_with_offsettable_income")
+    return {
+        "norm_single": v("social_assistance.norm_single_nok_per_month_2006") * k,
+        "norm_couple": v("social_assistance.norm_couple_nok_per_month_2006") * k,
+        "norm_child_0_5": v("social_assistance.norm_child_0_5_nok_per_month_2006") * k,
+        "norm_child_6_10": v("social_assistance.norm_child_6_10_nok_per_month_2006") * k,
+        "norm_child_11_17": v("social_assistance.norm_child_11_17_nok_per_month_2006") * k,
+        "housing": v("social_assistance.housing_nok_per_month_2006") * k,
+        "child_benefit": v("social_assistance.child_benefit_offset_nok_per_child_month_2006") * k,
+        "sa_share_education": v("social_assistance.share_of_education_months_with_sa"),
+        "sa_share_part_time": v("social_assistance.top_up_share_of_norm_when_part_time"),
+        "caseworker_month": staff_fte_month / v("social_office.caseload_per_caseworker"),
+        "stipend_kept": (1.0 - absence) * (1.0 - offset),
+        "supplementary_share": v("stipend.supplementary_sa_share_of_gap"),
+        "wage_month": v("wages.full_time_gross_nok_per_year_2006") * k / 12.0,
+        "part_time_fraction": v("wages.part_time_fraction"),
+        "employer_rate": v("tax.employer_contribution_rate"),
+        "tax_full_time": v("tax.average_income_tax_rate_full_time"),
+        "tax_part_time": v("tax.average_income_tax_rate_part_time"),
+        "tax_municipal_share": v("tax.municipal_share_of_income_tax"),
+        "staff_fte_month": staff_fte_month,
+        "assessment_each": v("staff.assessment_cost_nok_per_assessment_2006") * k,
+        "courses_month": v("measures.courses_nok_per_participant_month_2006") * k,
+        "nav_month": v("measures.nav_nok_per_participant_month_2006") * k,
+        "childcare_share": v("childcare.share_of_children_0_5_needing_place"),
+        "childcare_cost": v("childcare.cost_nok_per_place_month_2006") * k,
+        "childcare_fee": v("childcare.parental_fee_nok_per_place_month_2006") * k,
+        "incentive_each": v("incentive.payment_nok_per_milestone_2006") * k,
+        "grant_month": v("grants.state_grant_nok_per_year_2006")
+        * k
+        / (v("grants.national_participants_2006") * 12.0),
+        "student_support_month": v("education.student_support_nok_per_month_2006") * k,
+    }
+
+
+def household_norm_nok_per_month(
+    married: np.ndarray | bool,
+    children_0_5: np.ndarray | int,
+    children_6_10: np.ndarray | int,
+    children_11_17: np.ndarray | int,
+    params: ParameterSet,
+    price_year: int = PARAMETER_PRICE_YEAR,
+) -> np.ndarray:
+    """Monthly social assistance a household receives (NOK of ``price_year``).
+
+    Guideline rate for one or two adults plus the children's rates by age band, plus housing costs, less the
+    child benefit (which counts as income). This is the level year-long recipients are paid; the housing
+    parameter is calibrated so that it matches SSB's NOK 8 579/month for them (docs/economics.md).
+    """
+    g = GIndex(params, price_year)
+    policy = EconomicPolicy(price_year=price_year)
+    up = _unit_prices(policy, params, g)
+    return _norm(np.asarray(married, bool), children_0_5, children_6_10, children_11_17, up)
+
+
+def _norm(married, c0, c1, c2, up) -> np.ndarray:
+    c0, c1, c2 = (np.asarray(c, dtype=float) for c in (c0, c1, c2))
+    adults = np.where(married, up["norm_couple"], up["norm_single"])
+    kids = c0 * up["norm_child_0_5"] + c1 * up["norm_child_6_10"] + c2 * up["norm_child_11_17"]
+    return np.maximum(adults + kids + up["housing"] - (c0 + c1 + c2) * up["child_benefit"], 0.0)
+
+
+def _price_post(c: dict[str, np.ndarray], n: np.ndarray, up: dict[str, float]) -> dict[str, np.ndarray]:
+    """Post-programme flows of count cells (``n`` = person-months, or person-months per year)."""
+    s = c["state"]
+    sa_months = (
+        n * np.isin(s, [_S[x] for x in SA_STATES])
+        + n * (s == _S["education"]) * up["sa_share_education"]
+        + n * (s == _S["employed_part_time"]) * up["sa_share_part_time"]
+    )
+    norm = _norm(c["married"], c["children_0_5"], c["children_6_10"], c["children_11_17"], up)
+    ft = n * (s == _S["employed_full_time"])
+    pt = n * (s == _S["employed_part_time"])
+    wage_ft = ft * up["wage_month"]
+    wage_pt = pt * up["wage_month"] * up["part_time_fraction"]
+    wages = wage_ft + wage_pt
+    tax = wage_ft * up["tax_full_time"] + wage_pt * up["tax_part_time"]
+    places_employed = (ft + pt) * c["children_0_5"] * up["childcare_share"]
+    return {
+        "social_assistance": sa_months * norm,
+        "social_office_follow_up": sa_months * up["caseworker_month"],
+        "student_support": n * (s == _S["education"]) * up["student_support_month"],
+        "wages": wages,
+        "employer_contributions": wages * up["employer_rate"],
+        "income_tax_state": tax * (1.0 - up["tax_municipal_share"]),
+        "income_tax_municipality": tax * up["tax_municipal_share"],
+        "production": wages * (1.0 + up["employer_rate"]),
+        "childcare_employed": places_employed * up["childcare_cost"],
+        "childcare_fee_employed": places_employed * up["childcare_fee"],
+        "employed_person_years": (ft + pt) / 12.0,
+    }
+
+
+def _price_programme(
+    c: dict[str, np.ndarray], up: dict[str, float], policy: EconomicPolicy, g: GIndex
+) -> dict[str, np.ndarray]:
+    """Programme flows of count cells (in_programme person-months)."""
+    prog = c["months"] * (c["state"] == _S["in_programme"])
+    norm = _norm(c["married"], c["children_0_5"], c["children_6_10"], c["children_11_17"], up)
+    if policy.stipend_level == "g_multiple":
+        g_month = g.in_force(c["year"], np.where(c["may_dec"], 5, 1)) * g.factor(c["year"], policy.price_year)
+        gross = policy.g_multiple_per_year * g_month / 12.0 * np.where(c["under_25"], policy.under_25_fraction, 1.0)
+    else:
+        gross = norm
+    places = prog * c["children_0_5"] * up["childcare_share"]
+    return {
+        "stipend": prog * gross * up["stipend_kept"],
+        "supplementary_social_assistance": prog * up["supplementary_share"] * np.maximum(norm - gross, 0.0),
+        "courses_and_measures": prog * up["courses_month"],
+        "nav_measures": prog * up["nav_month"],
+        "childcare_programme": places * up["childcare_cost"],
+        "childcare_fee_programme": places * up["childcare_fee"],
+        "state_project_grant": prog * up["grant_month"],
+        "participant_person_years": prog / 12.0,
+    }
+
+
+def _arrays(df: pd.DataFrame) -> dict[str, np.ndarray]:
+    return {col: df[col].to_numpy() for col in df.columns}
+
+
+def analysis_years(counts: StateCounts, policy: EconomicPolicy) -> tuple[int, int]:
+    """(base year, last year) of the analysis.
+
+    The base year is ``policy.base_year`` or else the first year with person-months or adviser FTE; the
+    analysis runs ``policy.analysis_horizon_years`` calendar years from it.
+    """
+    if policy.base_year is not None:
+        base = policy.base_year
+    else:
+        base = counts.first_month.year
+        staffed = policy.staff_fte_by_month[policy.staff_fte_by_month > 0]
+        if len(staffed):
+            base = min(base, staffed.index.min().year)
+    return base, base + policy.analysis_horizon_years - 1
+
+
+def _extrapolation_weights(
+    horizon_month: pd.Timestamp, last_year: int, persistence: float, real_growth: float
+) -> pd.DataFrame:
+    """Per year after the horizon: sums over its months of level and effect weights (fractions of a year)."""
+    h = horizon_month.year * 12 + horizon_month.month - 1
+    end = last_year * 12 + 11
+    if end <= h:
+        return pd.DataFrame(columns=["year", "level", "effect", "level_q", "effect_q"])
+    j = np.arange(1, end - h + 1, dtype=float)  # months after the horizon month
+    years = (h + j.astype(np.int64)) // 12
+    growth = (1.0 + real_growth) ** (j / 12.0)
+    decay = persistence ** (j / 12.0)
+    df = pd.DataFrame(
+        {
+            "year": years,
+            "level": growth / 12.0,
+            "effect": decay * growth / 12.0,
+            "level_q": np.full(j.size, 1.0 / 12.0),
+            "effect_q": decay / 12.0,
+        }
+    )
+    return df.groupby("year", as_index=False).sum()
+
+
+def ledger_from_counts(counts: StateCounts, policy: EconomicPolicy, params: ParameterSet) -> pd.DataFrame:
+    """Price aggregated counts: the ledger for one policy and one parameter set.
+
+    Args:
+        counts: from :func:`count_states`.
+        policy: the scenario's economic policy.
+        params: the registry (point values or one PSA draw).
+
+    Returns:
+        The ledger (columns :data:`LEDGER_COLUMNS`): one row per replication × arm × year × flow (× whether
+        extrapolated), NOK of ``policy.price_year``, undiscounted. Years run from the base year to the end of
+        the analysis horizon; flows after it are dropped.
+    """
+    base, last = analysis_years(counts, policy)
+    g = GIndex(params, max(last, policy.price_year, int(counts.cells["year"].max())) + 1)
+    up = _unit_prices(policy, params, g)
+    reps = counts.replications
+    n_rep, n_year = len(reps), last - base + 1
+    n_flow = len(FLOW_NAMES)
+    fidx = {name: i for i, name in enumerate(FLOW_NAMES)}
+
+    # Simulated block: grid (replication, arm, year) × flow.
+    money = np.zeros((n_rep, 2, n_year, n_flow))
+    cells = counts.cells[(counts.cells["year"] >= base) & (counts.cells["year"] <= last)]
+    c = _arrays(cells)
+    if len(cells):
+        flat = (np.searchsorted(reps, c["replication"]) * 2 + c["arm"]) * n_year + (c["year"] - base)
+        priced = {**_price_post(c, c["months"], up), **_price_programme(c, up, policy, g)}
+        view = money.reshape(n_rep * 2 * n_year, n_flow)
+        for name, amount in priced.items():
+            view[:, fidx[name]] += np.bincount(flat, weights=amount, minlength=view.shape[0])
+
+    ev = counts.events[(counts.events["year"] >= base) & (counts.events["year"] <= last)]
+    for event, flow, price in (
+        ("incentive_milestone", "incentive_payments", up["incentive_each"]),
+        ("assessment_started", "assessment", up["assessment_each"]),
+    ):
+        e = ev[ev["event"] == event]
+        if len(e):
+            np.add.at(
+                money[..., fidx[flow]],
+                (
+                    np.searchsorted(reps, e["replication"].to_numpy()),
+                    e["arm"].to_numpy(np.int64),
+                    e["year"].to_numpy(np.int64) - base,
+                ),
+                e["count"].to_numpy(float) * price,
+            )
+
+    fte = policy.staff_fte_by_month
+    fte = fte[(fte.index.year >= base) & (fte.index.year <= last)]
+    if len(fte):
+        by_year = np.bincount(fte.index.year.to_numpy() - base, weights=fte.to_numpy(), minlength=n_year)
+        money[:, _A["programme"], :, fidx["project_staff"]] += by_year[None, :] * up["staff_fte_month"]
+
+    years = np.arange(base, last + 1)
+    sim = _to_long(money, reps, years, extrapolated=False)
+
+    # Extrapolated block: post-programme flows after the horizon month.
+    weights = _extrapolation_weights(
+        counts.horizon_month,
+        last,
+        params.v("cba.employment_effect_persistence_per_year"),
+        params.v("prices.real_wage_growth_per_year"),
+    )
+    blocks = [sim]
+    if len(weights):
+        b = _arrays(counts.basis)
+        basis = np.zeros((n_rep, 2, n_flow))
+        if len(counts.basis):
+            priced = _price_post(b, b["months_per_year"], up)
+            flat = np.searchsorted(reps, b["replication"]) * 2 + b["arm"]
+            view = basis.reshape(n_rep * 2, n_flow)
+            for name, amount in priced.items():
+                view[:, fidx[name]] += np.bincount(flat, weights=amount, minlength=view.shape[0])
+        cf = basis[:, _A["counterfactual"], :]
+        diff = basis[:, _A["programme"], :] - cf
+        is_q = np.array([FLOW_INDEX[f].kind == "quantity" for f in FLOW_NAMES])
+        lvl = np.where(is_q[None, :], weights["level_q"].to_numpy()[:, None], weights["level"].to_numpy()[:, None])
+        eff = np.where(is_q[None, :], weights["effect_q"].to_numpy()[:, None], weights["effect"].to_numpy()[:, None])
+        ext = np.zeros((n_rep, 2, len(weights), n_flow))
+        ext[:, _A["counterfactual"]] = cf[:, None, :] * lvl[None]
+        ext[:, _A["programme"]] = cf[:, None, :] * lvl[None] + diff[:, None, :] * eff[None]
+        keep = [fidx[f] for f in (*POST_PROGRAMME_FLOWS, "employed_person_years")]
+        mask = np.zeros(n_flow, bool)
+        mask[keep] = True
+        ext[..., ~mask] = 0.0
+        ext_long = _to_long(ext, reps, weights["year"].to_numpy(), extrapolated=True)
+        blocks.append(ext_long[ext_long["flow"].isin([FLOW_NAMES[i] for i in keep])])
+    out = pd.concat(blocks, ignore_index=True)
+    out.attrs.update(
+        {
+            "price_year": policy.price_year,
+            "base_year": base,
+            "last_year": last,
+            "horizon_month": str(counts.horizon_month.date()),
+        }
+    )
+    return out
+
+
+def _to_long(arr: np.ndarray, reps: np.ndarray, years: np.ndarray, extrapolated: bool) -> pd.DataFrame:
+    """(replication, arm, year, flow) array → long ledger rows."""
+    n_rep, n_arm, n_year, n_flow = arr.shape
+    flat = arr.reshape(-1)
+    r = np.repeat(reps, n_arm * n_year * n_flow)
+    a = np.tile(np.repeat(np.arange(n_arm), n_year * n_flow), n_rep)
+    y = np.tile(np.repeat(years, n_flow), n_rep * n_arm)
+    f = np.tile(np.arange(n_flow), n_rep * n_arm * n_year)
+    is_q = np.array([FLOW_INDEX[n].kind == "quantity" for n in FLOW_NAMES])[f]
+
+    def per_flow(attr: str, categories: tuple[str, ...]) -> pd.Categorical:
+        codes = np.array([categories.index(getattr(fl, attr)) for fl in FLOWS], dtype=np.int64)
+        return pd.Categorical.from_codes(codes[f], categories)
+
+    return pd.DataFrame(
+        {
+            "replication": r.astype(np.int32),
+            "arm": pd.Categorical.from_codes(a, ARMS),
+            "year": y.astype(np.int32),
+            "flow": pd.Categorical.from_codes(f, FLOW_NAMES),
+            "payer": per_flow("payer", ("", *ACTORS)),
+            "receiver": per_flow("receiver", ("", *ACTORS)),
+            "kind": per_flow("kind", KINDS),
+            "group": per_flow("group", GROUPS),
+            "extrapolated": np.full(flat.size, extrapolated),
+            "amount_nok": np.where(is_q, 0.0, flat),
+            "person_years": np.where(is_q, flat, 0.0),
+        }
+    )
+
+
+def build_ledger(
+    persons: pd.DataFrame,
+    person_months: pd.DataFrame,
+    events: pd.DataFrame,
+    policy: EconomicPolicy,
+    params: ParameterSet,
+) -> pd.DataFrame:
+    """The ledger of cash and resource flows for both arms of every replication.
+
+    For many parameter draws on the same tables, call :func:`count_states` once and
+    :func:`ledger_from_counts` per draw.
+
+    Args:
+        persons: the ``persons`` table.
+        person_months: the ``person_months`` table (both arms).
+        events: the ``events`` table (both arms).
+        policy: the scenario's economic policy.
+        params: the registry (point values or a PSA draw).
+
+    Returns:
+        Ledger rows (see :func:`ledger_from_counts`), NOK of ``policy.price_year``, undiscounted.
+    """
+    return ledger_from_counts(count_states(persons, person_months, events), policy, params)
+
+
+def arm_effects(ledger: pd.DataFrame) -> pd.DataFrame:
+    """Effects: programme arm − counterfactual arm, same persons, per replication, year and flow.
+
+    Args:
+        ledger: from :func:`build_ledger`.
+
+    Returns:
+        The ledger's columns without ``arm``; ``amount_nok`` and ``person_years`` are the differences.
+    """
+    keys = ["replication", "year", "flow", "extrapolated"]
+    df = ledger[[*keys, "arm", "amount_nok", "person_years"]].copy()
+    sign = np.where(df["arm"].astype(str).to_numpy() == "programme", 1.0, -1.0)
+    df["amount_nok"] = df["amount_nok"].to_numpy() * sign
+    df["person_years"] = df["person_years"].to_numpy() * sign
+    out = df.groupby(keys, observed=True, sort=True, as_index=False)[["amount_nok", "person_years"]].sum()
+    flows = out["flow"].astype(str)
+    for col in ("payer", "receiver", "kind", "group"):
+        out[col] = pd.Categorical(flows.map({f.name: getattr(f, col) for f in FLOWS}))
+    out["replication"] = out["replication"].astype(np.int32)
+    out["year"] = out["year"].astype(np.int32)
+    out.attrs.update(ledger.attrs)
+    return out[[c for c in LEDGER_COLUMNS if c != "arm"]]
+
+
+def party_positions(ledger: pd.DataFrame) -> pd.DataFrame:
+    """Each party's net position per ledger row: ``+amount`` as receiver, ``−amount`` as payer.
+
+    Args:
+        ledger: a ledger or an effect ledger.
+
+    Returns:
+        Long rows: the ledger's key columns plus ``party`` and ``amount_nok`` (only the parties of
+        :data:`PARTIES`; ``society`` is the other side of real resource flows, not a party).
+    """
+    money = ledger[ledger["kind"].astype(str) != "quantity"]
+    keys = [c for c in ("replication", "arm", "year", "flow", "kind", "group", "extrapolated") if c in money.columns]
+    recv = money[keys].assign(party=money["receiver"].astype(str), amount_nok=money["amount_nok"].to_numpy())
+    pay = money[keys].assign(party=money["payer"].astype(str), amount_nok=-money["amount_nok"].to_numpy())
+    both = pd.concat([recv, pay], ignore_index=True)
+    return both[both["party"].isin(PARTIES)].reset_index(drop=True)
+
+
+def transfers_net(ledger: pd.DataFrame) -> float:
+    """Sum over all parties of their positions on transfer rows: 0 for a sound ledger (NOK).
+
+    Transfers move money between state, municipality, participant and employer; for society they net to zero.
+    A transfer with ``society`` (or an unknown actor) on one side would show up here as a non-zero sum.
+
+    Args:
+        ledger: a ledger or an effect ledger.
+
+    Returns:
+        The net, in NOK of the price year (undiscounted); 0 up to rounding.
+    """
+    pos = party_positions(ledger[ledger["kind"].astype(str) == "transfer"])
+    return float(pos["amount_nok"].sum())

@@ -1,0 +1,308 @@
+"""From flat event records to tidy tables: person-months, flows at dates, state shares.
+
+Nothing about money here: the economics reads these tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from model.engine import ARMS, DETAILS, EVENTS, STATES, EventLog, ReplicationLogs
+from model.engine import D as DETAIL_CODE
+from model.engine import E as EVENT_CODE
+from model.engine import S as STATE_CODE
+from model.hazards import BROKE_OFF_REASONS, NOT_ADMITTED_REASONS
+from model.population import Population, days_since
+from model.scenario import Scenario
+
+FLOW_KEYS = (
+    "referred",
+    "participants",
+    "not_admitted",
+    "under_assessment",
+    "waiting",
+    "active",
+    "work_or_education",
+    "broke_off",
+    "discharged_other",
+    "completed",
+)
+PROGRAMME_EXIT_FLOWS = ("work_or_education", "broke_off", "discharged_other", "completed")
+_EXIT_EVENTS = {
+    "work_or_education": "exit_work_or_education",
+    "broke_off": "broke_off",
+    "discharged_other": "discharged_other",
+    "completed": "completed",
+}
+SHARE_STATES = ("in_programme", "employed", "employed_full_time", "education", "social_assistance", "other")
+
+
+def month_starts(first: dt.date, last: dt.date) -> list[dt.date]:
+    """First days of the months from ``first``'s month to ``last``'s month, inclusive."""
+    out, y, m = [], first.year, first.month
+    while (y, m) <= (last.year, last.month):
+        out.append(dt.date(y, m, 1))
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Per person, the day of each pipeline event in the programme arm (``inf`` if it never happened)."""
+
+    referred: np.ndarray
+    waiting: np.ndarray
+    admitted: np.ndarray
+    rejected: np.ndarray
+    rejected_reason: np.ndarray  # index into NOT_ADMITTED_REASONS, -1 if none
+    exit_day: np.ndarray
+    exit_kind: np.ndarray  # index into PROGRAMME_EXIT_FLOWS, -1 if none
+    broke_off_reason: np.ndarray  # index into BROKE_OFF_REASONS, -1 if none
+    contact_changes: tuple[np.ndarray, np.ndarray]  # (person, day) of each change of contact person
+
+    @classmethod
+    def from_log(cls, log: EventLog, n: int) -> Timeline:
+        def first(event: str) -> tuple[np.ndarray, np.ndarray]:
+            mask = log.event == EVENT_CODE[event]
+            day = np.full(n, np.inf)
+            np.minimum.at(day, log.person[mask], log.day[mask])
+            detail = np.full(n, -1, dtype=np.int16)
+            detail[log.person[mask]] = log.detail[mask]
+            return day, detail
+
+        referred, _ = first("referred")
+        waiting, _ = first("waiting_started")
+        admitted, _ = first("admitted")
+        rejected, rej_detail = first("rejected")
+        reason_map = np.full(len(DETAILS), -1, dtype=np.int16)
+        for k, r in enumerate(NOT_ADMITTED_REASONS):
+            reason_map[DETAIL_CODE[r]] = k
+        exit_day = np.full(n, np.inf)
+        exit_kind = np.full(n, -1, dtype=np.int16)
+        broke_reason = np.full(n, -1, dtype=np.int16)
+        for k, flow in enumerate(PROGRAMME_EXIT_FLOWS):
+            day, detail = first(_EXIT_EVENTS[flow])
+            hit = np.isfinite(day)
+            exit_day[hit] = day[hit]
+            exit_kind[hit] = k
+            if flow == "broke_off":
+                bmap = np.full(len(DETAILS), -1, dtype=np.int16)
+                for j, r in enumerate(BROKE_OFF_REASONS):
+                    bmap[DETAIL_CODE[r]] = j
+                broke_reason[hit] = bmap[detail[hit]]
+        cc = log.event == EVENT_CODE["contact_person_changed"]
+        return cls(
+            referred,
+            waiting,
+            admitted,
+            rejected,
+            np.where(rej_detail >= 0, reason_map[np.maximum(rej_detail, 0)], -1).astype(np.int16),
+            exit_day,
+            exit_kind,
+            broke_reason,
+            (log.person[cc], log.day[cc]),
+        )
+
+    def flows(self, day: float, subset: np.ndarray | None = None) -> dict[str, int]:
+        """The table-3 flows on ``day`` (inclusive), for all persons or a boolean ``subset``.
+
+        Identities: referred = participants + not_admitted + under_assessment + waiting;
+        participants = active + work_or_education + broke_off + discharged_other + completed.
+        """
+        sel = (lambda x: x) if subset is None else (lambda x: x[subset])
+        referred = sel(self.referred) <= day
+        admitted = sel(self.admitted) <= day
+        rejected = sel(self.rejected) <= day
+        waiting = (sel(self.waiting) <= day) & ~admitted & ~rejected
+        exited = sel(self.exit_day) <= day
+        kind = sel(self.exit_kind)
+        out = {
+            "referred": int(referred.sum()),
+            "participants": int(admitted.sum()),
+            "not_admitted": int(rejected.sum()),
+            "waiting": int(waiting.sum()),
+        }
+        out["under_assessment"] = out["referred"] - out["participants"] - out["not_admitted"] - out["waiting"]
+        for k, flow in enumerate(PROGRAMME_EXIT_FLOWS):
+            out[flow] = int((exited & (kind == k)).sum())
+        out["active"] = out["participants"] - sum(out[f] for f in PROGRAMME_EXIT_FLOWS)
+        return {k: out[k] for k in FLOW_KEYS}
+
+    def not_admitted_reasons(self, day: float) -> dict[str, int]:
+        """Counts of not-admitted persons by reason on ``day``."""
+        r = self.rejected_reason[self.rejected <= day]
+        counts = np.bincount(r[r >= 0], minlength=len(NOT_ADMITTED_REASONS))
+        return {name: int(c) for name, c in zip(NOT_ADMITTED_REASONS, counts, strict=True)}
+
+    def broke_off_reasons(self, day: float, subset: np.ndarray | None = None) -> dict[str, int]:
+        """Counts of break-offs by reason on ``day``."""
+        mask = (self.exit_day <= day) & (self.broke_off_reason >= 0)
+        if subset is not None:
+            mask &= subset
+        counts = np.bincount(self.broke_off_reason[mask], minlength=len(BROKE_OFF_REASONS))
+        return {name: int(c) for name, c in zip(BROKE_OFF_REASONS, counts, strict=True)}
+
+    def contact_persons(self, day: float) -> dict[str, int]:
+        """Participants by number of contact persons they have had by ``day``: 1, 2, 3, more than 3."""
+        participants = self.admitted <= day
+        person, when = self.contact_changes
+        changes = np.bincount(person[when <= day], minlength=self.admitted.size)
+        n = 1 + changes[participants]
+        return {"one": int((n == 1).sum()), "two": int((n == 2).sum()), "three": int((n == 3).sum()), "more_than_three": int((n > 3).sum())}
+
+
+def _state_matrix(log: EventLog, n: int, mid_days: np.ndarray, before: int) -> np.ndarray:
+    """State code of every person on every given day (persons × days); ``before`` until the first state."""
+    has = log.state >= 0
+    person, day, state = log.person[has], log.day[has], log.state[has]
+    order = np.lexsort((np.arange(person.size), day, person))  # stable within a day: log order
+    person, day, state = person[order], day[order], state[order]
+    span = float(max(mid_days.max(initial=0.0), day.max(initial=0.0)) + 10.0)
+    keys = person * span + day
+    query = (np.arange(n)[:, None] * span + mid_days[None, :]).ravel()
+    idx = np.searchsorted(keys, query, side="right") - 1
+    ok = idx >= 0
+    found_person = np.where(ok, person[np.maximum(idx, 0)], -1)
+    rows = np.repeat(np.arange(n), mid_days.size)
+    out = np.where(ok & (found_person == rows), state[np.maximum(idx, 0)], before)
+    return out.reshape(n, mid_days.size).astype(np.int8)
+
+
+@dataclass(frozen=True)
+class ReplicationOutcome:
+    """Tidy outcomes of one replication."""
+
+    replication: int
+    persons: pd.DataFrame
+    person_months: pd.DataFrame
+    events: pd.DataFrame
+    flows: dict  # report date ISO → {"all": flows, "women": …, "men": …, "groups": {...}, reasons}
+    participant_states: pd.DataFrame  # month, arm, share columns
+    sim_events: int
+
+
+def tidy(
+    scenario: Scenario, pop: Population, logs: ReplicationLogs, replication: int
+) -> ReplicationOutcome:
+    """Turn one replication's event logs into the tidy tables of docs/data_model.md."""
+    origin = scenario.simulation.start_date
+    n = pop.size
+    timeline = Timeline.from_log(logs.programme, n)
+
+    persons = pop.frame(scenario)
+    persons.insert(0, "replication", np.int32(replication))
+    persons["participant"] = np.isfinite(timeline.admitted)
+    origin64 = np.datetime64(origin, "s")
+    adm = np.where(np.isfinite(timeline.admitted), timeline.admitted, 0.0)
+    persons["admission_date"] = np.where(
+        persons["participant"].to_numpy(),
+        origin64 + np.round(adm * 86400).astype("timedelta64[s]"),
+        np.datetime64("NaT", "s"),
+    )
+
+    months = month_starts(origin, scenario.simulation.horizon_date)
+    mid_days = np.array([days_since(origin, m) + 14.0 for m in months])
+    month_index_of_referral = np.searchsorted(
+        np.array([days_since(origin, m) for m in months]), pop.referral_day, side="right"
+    ) - 1
+    month64 = np.array([np.datetime64(m, "s") for m in months])
+
+    pm_parts = []
+    matrices = {}
+    for arm, log in ((ARMS[0], logs.programme), (ARMS[1], logs.counterfactual)):
+        mat = _state_matrix(log, n, mid_days, STATE_CODE["social_assistance"])
+        matrices[arm] = mat
+        keep = np.arange(len(months))[None, :] >= month_index_of_referral[:, None]
+        pi, mi = np.nonzero(keep)
+        pm_parts.append(
+            pd.DataFrame(
+                {
+                    "replication": np.int32(replication),
+                    "arm": pd.Categorical.from_codes(np.full(pi.size, ARMS.index(arm), dtype=np.int8), categories=list(ARMS)),
+                    "person": pi.astype(np.int32),
+                    "month": month64[mi],
+                    "state": pd.Categorical.from_codes(mat[pi, mi], categories=list(STATES)),
+                }
+            )
+        )
+    person_months = pd.concat(pm_parts, ignore_index=True)
+
+    ev_parts = []
+    for arm, log in ((ARMS[0], logs.programme), (ARMS[1], logs.counterfactual)):
+        ev_parts.append(
+            pd.DataFrame(
+                {
+                    "replication": np.int32(replication),
+                    "arm": pd.Categorical.from_codes(np.full(log.person.size, ARMS.index(arm), dtype=np.int8), categories=list(ARMS)),
+                    "person": log.person,
+                    "time": origin64 + np.round(log.day * 86400).astype("timedelta64[s]"),
+                    "event": pd.Categorical.from_codes(log.event, categories=list(EVENTS)),
+                    "detail": pd.Categorical.from_codes(log.detail, categories=list(DETAILS)),
+                }
+            )
+        )
+    events = pd.concat(ev_parts, ignore_index=True).sort_values(["arm", "person", "time"], kind="stable", ignore_index=True)
+
+    flows = {}
+    female = pop.female
+    for d in scenario.simulation.report_dates:
+        day = days_since(origin, d) + 1.0 - 1e-9  # through the end of the report date
+        entry = {
+            "all": timeline.flows(day),
+            "women": timeline.flows(day, female),
+            "men": timeline.flows(day, ~female),
+            "not_admitted_reasons": timeline.not_admitted_reasons(day),
+            "broke_off_reasons": timeline.broke_off_reasons(day),
+            "broke_off_reasons_men": timeline.broke_off_reasons(day, ~female),
+            "contact_persons": timeline.contact_persons(day),
+        }
+        if scenario.has_groups:
+            groups = {}
+            for pi, project in enumerate(scenario.projects):
+                for gi, g in enumerate(project.groups):
+                    groups[g.name] = timeline.flows(day, (pop.project == pi) & (pop.group == gi))
+            entry["groups"] = groups
+        flows[d.isoformat()] = entry
+
+    participant_states = _participant_states(scenario, matrices, np.isfinite(timeline.admitted), months)
+    participant_states.insert(0, "replication", replication)
+    return ReplicationOutcome(
+        replication,
+        persons,
+        person_months,
+        events,
+        flows,
+        participant_states,
+        logs.programme.sim_events + logs.counterfactual.sim_events,
+    )
+
+
+def _participant_states(scenario: Scenario, matrices: dict, participants: np.ndarray, months: list[dt.date]) -> pd.DataFrame:
+    """Monthly state shares of the persons admitted in the programme arm, in both arms."""
+    first = min(p.intake_start_date for p in scenario.projects)
+    start = next(i for i, m in enumerate(months) if (m.year, m.month) >= (first.year, first.month))
+    rows = []
+    denom = max(int(participants.sum()), 1)
+    for arm, mat in matrices.items():
+        sub = mat[participants][:, start:]
+        counts = np.stack([(sub == k).sum(axis=0) for k in range(len(STATES))], axis=1) / denom
+        c = {name: counts[:, k] for k, name in enumerate(STATES)}
+        rows.append(
+            pd.DataFrame(
+                {
+                    "month": [m.strftime("%Y-%m") for m in months[start:]],
+                    "arm": arm,
+                    "in_programme": c["in_programme"],
+                    "employed": c["employed_full_time"] + c["employed_part_time"],
+                    "employed_full_time": c["employed_full_time"],
+                    "education": c["education"],
+                    "social_assistance": c["social_assistance"] + c["assessment"] + c["waiting"],
+                    "other": c["other"],
+                }
+            )
+        )
+    return pd.concat(rows, ignore_index=True)
