@@ -82,11 +82,14 @@ DETAILS = tuple(
     )
 )
 ARMS = ("programme", "counterfactual")
+# What a desk record marks: a capacity change, an admission, a participant leaving, a person giving up.
+DESK_EVENTS = {"capacity": 0, "admitted": 1, "left": 2, "gave_up": 3}
 
 S = {name: i for i, name in enumerate(STATES)}
 E = {name: i for i, name in enumerate(EVENTS)}
 D = {name: i for i, name in enumerate(DETAILS)}
 NO_STATE = -1
+INF = float("inf")
 SPELL_DRAWS = 24  # pre-drawn life-course spells per person; more come from a per-person stream
 
 
@@ -100,6 +103,16 @@ class EventLog:
     detail: np.ndarray  # int16 index into DETAILS
     state: np.ndarray  # int8 index into STATES, the state entered (-1: no change)
     sim_events: int  # SimPy events processed (for benchmarks)
+
+
+def _wait(e: float, rate: float) -> float:
+    """Time until a cumulative hazard ``rate`` × t reaches ``e`` (infinite for a zero rate)."""
+    return e / rate if rate > 0 else INF
+
+
+def _divide(e: np.ndarray, rate: float) -> np.ndarray:
+    """Vectorised :func:`_wait`."""
+    return e / rate if rate > 0 else np.full(e.shape, INF)
 
 
 class _Log:
@@ -204,6 +217,7 @@ class _Desk:
         self.project = project
         self.caseload = engine.scenario.follow_up.caseload_per_adviser
         self.active = 0
+        self.waiting = 0  # persons on the waiting list (the deque may also hold cancelled entries)
         self.queue: deque[tuple[int, simpy.Event]] = deque()
         self.positions: list[_Position] = []
         self.filled_fte = 0.0
@@ -223,8 +237,19 @@ class _Desk:
     def request(self, person: int) -> simpy.Event:
         ev = self.env.event()
         self.queue.append((person, ev))
+        self.waiting += 1
         self.admit()
         return ev
+
+    def cancel(self, place: simpy.Event) -> None:
+        """The person behind ``place`` leaves the waiting list (removed lazily from the queue)."""
+        place.succeed(None)
+        self.waiting -= 1
+        self.monitor(DESK_EVENTS["gave_up"])
+
+    def monitor(self, kind: int) -> None:
+        """Record the desk's state (for staffing views and the capacity invariant)."""
+        self.engine.desk_log.append((self.env.now, self.index, kind, self.active, self.capacity(), self.waiting))
 
     def admit(self) -> None:
         while self.queue and self.active < self.capacity():
@@ -234,12 +259,15 @@ class _Desk:
             if ev.triggered:  # gave up while waiting (cancelled)
                 continue
             self.active += 1
+            self.waiting -= 1
             if self.groups:
                 self.group_places -= 1
             ev.succeed(person)
+            self.monitor(DESK_EVENTS["admitted"])
 
     def release(self) -> None:
         self.active -= 1
+        self.monitor(DESK_EVENTS["left"])
         self.admit()
 
     # advisers ---------------------------------------------------------------------------------------
@@ -270,6 +298,7 @@ class _Desk:
 
     def refresh_fte(self) -> None:
         self.filled_fte = sum(p.fte for p in self.positions if p.filled)
+        self.monitor(DESK_EVENTS["capacity"])
         self.admit()
 
     def staff_schedule(self):
@@ -324,7 +353,10 @@ class _Position:
         desk = self.desk
         env = desk.env
         while not self.removed:
-            yield env.timeout(desk.gen.standard_exponential() / desk.turnover_rate)
+            tenure = _wait(desk.gen.standard_exponential(), desk.turnover_rate)
+            if tenure == INF:
+                return
+            yield env.timeout(tenure)
             if self.removed:
                 return
             self.filled = False
@@ -347,7 +379,9 @@ class _Life:
         v = run.params.v
         pop = run.pop
         mean_hr = hz.mean_work_hazard_ratio(run.params)
-        self.job_rate = v("life.sa_to_job_per_year") * hz.work_hazard_ratio(pop, run.params) / mean_hr / DAYS_PER_YEAR
+        self.job_rate = (
+            v("life.sa_to_job_per_year") * hz.work_hazard_ratio(pop, run.params) / mean_hr / DAYS_PER_YEAR
+        ).tolist()
         self.edu_rate = v("life.sa_to_education_per_year") / DAYS_PER_YEAR
         self.other_rate = v("life.sa_to_other_per_year") / DAYS_PER_YEAR
         self.boost = v("life.post_programme_job_hr")
@@ -380,9 +414,11 @@ class _Life:
                 boosted = base + self.job_rate[i] * (self.boost - 1.0)
                 window = max(boost_until - now, 0.0)
                 if e <= boosted * window:
-                    wait, job = e / boosted, self.job_rate[i] * self.boost
+                    wait, job = _wait(e, boosted), self.job_rate[i] * self.boost
                 else:
-                    wait, job = window + (e - boosted * window) / base, self.job_rate[i]
+                    wait, job = window + _wait(e - boosted * window, base), self.job_rate[i]
+                if wait == INF:
+                    return  # nothing can end this spell: social assistance to the horizon
                 yield env.timeout(wait)
                 total = job + self.edu_rate + self.other_rate
                 if u < job / total:
@@ -403,12 +439,14 @@ class _Life:
                     D["full_time" if full else "part_time"],
                     S["employed_full_time" if full else "employed_part_time"],
                 )
-                duration = e / (self.loss_rate * (1.0 if full else self.pt_hr))
+                duration = _wait(e, self.loss_rate * (1.0 if full else self.pt_hr))
                 if via_programme and full:
                     for label, at in zip(("6_months", "12_months"), self.milestone_days, strict=True):
                         if duration >= at:
                             log.add(i, now + at, E["incentive_milestone"], D[label])
                 via_programme = False
+                if duration == INF:
+                    return
                 yield env.timeout(duration)
                 log.add(i, env.now, E["job_lost"], 0, S["social_assistance"])
                 state = "social_assistance"
@@ -458,26 +496,58 @@ class _RunBase:
         return self.log.freeze(count)
 
 
+@dataclass(frozen=True)
+class ProgrammePlan:
+    """What the hazards imply for each person, before any queueing: the engine only schedules it.
+
+    All arrays have one entry per person. Tests build plans by hand for exact event logs; the SimPy run
+    adds what depends on the other persons (places, waiting, advisers).
+    """
+
+    assessment_days: np.ndarray  # referral → end of assessment
+    competing_days: np.ndarray  # referral → competing event (work, self-supporting, no-show, moved)
+    competing_reason: np.ndarray  # index into hazards.ASSESSMENT_COMPETING
+    decision: np.ndarray  # -1 admit, else index into hazards.NOT_ADMITTED_REASONS
+    give_up_days: np.ndarray  # patience on the waiting list (from the end of assessment)
+    exit_days: np.ndarray  # admission → early exit (inf: none before the end)
+    exit_cause: np.ndarray  # index into hazards.PROGRAMME_EXITS, -1 if none
+    to_education: np.ndarray  # bool: a work-or-education exit goes to education
+    completion: np.ndarray  # 0 work, 1 education, 2 social assistance (if completed)
+
+
+def plan_programme(scenario: Scenario, params: ParameterSet, pop: Population, draws: _Draws) -> ProgrammePlan:
+    """Turn hazards and pre-drawn numbers into each person's plan (vectorised)."""
+    origin = scenario.simulation.start_date
+    group_start = np.full(pop.size, np.nan)
+    for pi, project in enumerate(scenario.projects):
+        for gi, g in enumerate(project.groups):
+            group_start[(pop.project == pi) & (pop.group == gi)] = days_since(origin, g.start_date)
+    assess, competing, reason = hz.assessment_times(
+        scenario, params, pop, group_start, draws.assess_u, draws.assess_e, draws.assess_reason_u
+    )
+    edges, h = hz.programme_hazards(scenario, params, pop)
+    exit_days, exit_cause = hz.first_passage(edges, h, draws.exit_e, draws.exit_u)
+    p_work, p_edu = params.v("completion.p_work"), params.v("completion.p_education")
+    u = draws.completion_u
+    return ProgrammePlan(
+        assessment_days=assess,
+        competing_days=competing,
+        competing_reason=reason,
+        decision=hz.decisions(scenario, params, pop, draws.decision_u),
+        give_up_days=_divide(draws.give_up_e, params.v("waiting.give_up_per_year") / DAYS_PER_YEAR),
+        exit_days=exit_days,
+        exit_cause=exit_cause,
+        to_education=draws.split_u < params.v("participation.share_education_of_work_or_education"),
+        completion=np.where(u < p_work, 0, np.where(u < p_work + p_edu, 1, 2)).astype(np.int8),
+    )
+
+
 class _ProgrammeRun(_RunBase):
-    def __init__(self, *args) -> None:
+    def __init__(self, *args, plan: ProgrammePlan) -> None:
         super().__init__(*args)
-        scen, params, pop, d = self.scenario, self.params, self.pop, self.draws
-        origin = scen.simulation.start_date
-        group_start = np.full(pop.size, np.nan)
-        for pi, project in enumerate(scen.projects):
-            for gi, g in enumerate(project.groups):
-                group_start[(pop.project == pi) & (pop.group == gi)] = days_since(origin, g.start_date)
-        self.assess_days, self.competing_days, self.competing_reason = hz.assessment_times(
-            scen, params, pop, group_start, d.assess_u, d.assess_e, d.assess_reason_u
-        )
-        self.decision = hz.decisions(scen, params, pop, d.decision_u)
-        edges, h = hz.programme_hazards(scen, params, pop)
-        self.exit_days, self.exit_cause = hz.first_passage(edges, h, d.exit_e, d.exit_u)
+        scen, params = self.scenario, self.params
+        self.plan = plan
         self.length_days = scen.programme.length_months * DAYS_PER_MONTH
-        self.give_up_days = d.give_up_e / (params.v("waiting.give_up_per_year") / DAYS_PER_YEAR)
-        self.p_education = params.v("participation.share_education_of_work_or_education")
-        self.p_work_done = params.v("completion.p_work")
-        self.p_edu_done = params.v("completion.p_education")
         self.boost_days = params.v("life.post_programme_months") * DAYS_PER_MONTH
         stage_days, t = [], 0.0
         for stage in scen.programme.stages:
@@ -485,6 +555,7 @@ class _ProgrammeRun(_RunBase):
             stage_days.append((stage.name, t))
         self.stage_days = stage_days
         self.position_of: dict[int, _Position] = {}
+        self.desk_log: list[tuple[float, int, int, int, int, int]] = []
         self.desks = [_Desk(self, pi, p) for pi, p in enumerate(scen.projects)]
 
     def run(self) -> EventLog:
@@ -501,33 +572,34 @@ class _ProgrammeRun(_RunBase):
         env, log = self.env, self.log
         yield env.timeout(self.pop.referral_day[i])
         log.add(i, env.now, E["referred"], 0, S["assessment"])
-        assess, competing = self.assess_days[i], self.competing_days[i]
+        plan = self.plan
+        assess, competing = plan.assessment_days[i], plan.competing_days[i]
         if competing < assess:
             yield env.timeout(competing)
-            yield from self.not_admitted(i, hz.ASSESSMENT_COMPETING[self.competing_reason[i]])
+            yield from self.not_admitted(i, hz.ASSESSMENT_COMPETING[plan.competing_reason[i]])
             return
         yield env.timeout(assess)
-        if self.decision[i] >= 0:
-            yield from self.not_admitted(i, hz.NOT_ADMITTED_REASONS[self.decision[i]])
+        if plan.decision[i] >= 0:
+            yield from self.not_admitted(i, hz.NOT_ADMITTED_REASONS[plan.decision[i]])
             return
         desk = self.desks[self.pop.project[i]]
         place = desk.request(i)
         if not place.triggered:
             log.add(i, env.now, E["waiting_started"], 0, S["waiting"])
             competing_left = competing - assess
-            give_up = self.give_up_days[i]
+            give_up = plan.give_up_days[i]
             patience = env.timeout(min(competing_left, give_up))
             yield place | patience
             if not place.triggered:
-                place.succeed(None)  # cancel: the desk skips it
-                reason = hz.ASSESSMENT_COMPETING[self.competing_reason[i]] if competing_left <= give_up else "other_measures"
+                desk.cancel(place)
+                reason = hz.ASSESSMENT_COMPETING[plan.competing_reason[i]] if competing_left <= give_up else "other_measures"
                 yield from self.not_admitted(i, reason)
                 return
         yield from self.participate(i, desk)
 
     def not_admitted(self, i: int, reason: str):
         if reason == "work_or_education":
-            state = "education" if self.draws.split_u[i] < self.p_education else "job"
+            state = "education" if self.plan.to_education[i] else "job"
         elif reason in ("moved", "disability_pension"):
             state = "gone"
         elif reason in ("self_supporting", "other_measures"):
@@ -555,7 +627,7 @@ class _ProgrammeRun(_RunBase):
         start = env.now
         log.add(i, start, E["admitted"], 0, S["in_programme"])
         desk.assign(i)
-        exit_days = self.exit_days[i]
+        exit_days = self.plan.exit_days[i]
         stay = min(exit_days, self.length_days)
         for name, at in self.stage_days:
             if at < stay:
@@ -565,9 +637,9 @@ class _ProgrammeRun(_RunBase):
         desk.release()
         boost_until = env.now + self.boost_days
         if exit_days < self.length_days:
-            cause = hz.PROGRAMME_EXITS[self.exit_cause[i]]
+            cause = hz.PROGRAMME_EXITS[self.plan.exit_cause[i]]
             if cause == "work_or_education":
-                education = self.draws.split_u[i] < self.p_education
+                education = bool(self.plan.to_education[i])
                 log.add(i, env.now, E["exit_work_or_education"], D["education" if education else "work"])
                 yield from self._enter(i, "education" if education else "job", boost_until, via_programme=True)
             elif cause == "discharged_other":
@@ -578,11 +650,11 @@ class _ProgrammeRun(_RunBase):
                 state = {"birth": "other_spell", "moved": "gone", "other_measures": "other_spell"}.get(cause, "social_assistance")
                 yield from self._enter(i, state, boost_until)
             return
-        u = self.draws.completion_u[i]
-        if u < self.p_work_done:
+        outcome = self.plan.completion[i]
+        if outcome == 0:
             log.add(i, env.now, E["completed"], D["work"])
             yield from self._enter(i, "job", boost_until, via_programme=True)
-        elif u < self.p_work_done + self.p_edu_done:
+        elif outcome == 1:
             log.add(i, env.now, E["completed"], D["education"])
             yield from self._enter(i, "education", boost_until)
         else:
@@ -605,13 +677,26 @@ class _CounterfactualRun(_RunBase):
 
 @dataclass(frozen=True)
 class ReplicationLogs:
-    """Both arms' event logs of one replication."""
+    """Both arms' event logs of one replication, and the programme arm's desk records.
+
+    ``desks`` has columns day, project, kind (see ``DESK_EVENTS``), active, capacity, waiting: one row
+    each time a project's places, participants or waiting list change.
+    """
 
     programme: EventLog
     counterfactual: EventLog
+    desks: np.ndarray
 
 
-def simulate(scenario: Scenario, params: ParameterSet, pop: Population, streams: Streams) -> ReplicationLogs:
+def simulate(
+    scenario: Scenario,
+    params: ParameterSet,
+    pop: Population,
+    streams: Streams,
+    *,
+    counterfactual: bool = True,
+    plan: ProgrammePlan | None = None,
+) -> ReplicationLogs:
     """Run one replication of both arms on the same persons.
 
     Args:
@@ -619,11 +704,20 @@ def simulate(scenario: Scenario, params: ParameterSet, pop: Population, streams:
         params: the parameter set (a point or a PSA draw).
         pop: the referred persons of this replication.
         streams: this replication's named random streams.
+        counterfactual: also run the counterfactual arm (calibration needs only the programme arm).
+        plan: the persons' plans; by default computed from the hazards and the pre-drawn numbers.
 
     Returns:
-        The two arms' event logs.
+        The two arms' event logs (an empty counterfactual log if it was not run).
     """
     draws = _Draws.draw(streams, pop.size)
-    programme = _ProgrammeRun(scenario, params, pop, streams, draws).run()
-    counterfactual = _CounterfactualRun(scenario, params, pop, streams, draws).run()
-    return ReplicationLogs(programme, counterfactual)
+    plan = plan if plan is not None else plan_programme(scenario, params, pop, draws)
+    run = _ProgrammeRun(scenario, params, pop, streams, draws, plan=plan)
+    programme = run.run()
+    horizon = run.horizon
+    desks = np.array([r for r in run.desk_log if r[0] <= horizon], dtype=np.float64).reshape(-1, 6)
+    if counterfactual:
+        cf = _CounterfactualRun(scenario, params, pop, streams, draws).run()
+    else:
+        cf = _Log(0.0).freeze(0)
+    return ReplicationLogs(programme, cf, desks)

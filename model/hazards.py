@@ -56,6 +56,7 @@ def work_hazard_ratio(pop: Population, params: ParameterSet) -> np.ndarray:
     hr *= np.where(pop.work_home >= 2, v("participation.work_hr_home_work_over_2"), 1.0)
     hr *= np.where(pop.work_norway >= 1, v("participation.work_hr_norway_work"), 1.0)
     hr *= np.where(pop.female, 1.0, v("participation.work_hr_men"))
+    hr *= np.where(pop.married, v("participation.work_hr_married"), 1.0)
     return hr
 
 
@@ -71,7 +72,8 @@ def mean_work_hazard_ratio(params: ParameterSet) -> float:
         over8 = v(f"population.schooling_over_8_{s}")
         home2 = v(f"population.work_home_over_2_{s}")
         nor = 1 - v(f"population.work_norway_none_{s}")
-        e = (1 - over8 + over8 * v("participation.work_hr_schooling_over_8")) * (
+        married = v(f"population.share_married_{s}")
+        e = (1 - married + married * v("participation.work_hr_married")) * (1 - over8 + over8 * v("participation.work_hr_schooling_over_8")) * (
             1 - home2 + home2 * v("participation.work_hr_home_work_over_2")
         ) * (1 - nor + nor * v("participation.work_hr_norway_work"))
         total += p_sex * e * (1.0 if female else v("participation.work_hr_men"))
@@ -114,8 +116,11 @@ def assessment_times(
     until_group = group_start_day - pop.referral_day
     duration = np.where(np.isnan(until_group), duration, np.minimum(duration, np.maximum(until_group, 1.0)))
     rates = np.array([v(f"assessment.hazard_{c}_per_year") for c in ASSESSMENT_COMPETING]) / DAYS_PER_YEAR
-    competing = e_competing / rates.sum()
-    reason = np.searchsorted(np.cumsum(rates) / rates.sum(), u_reason, side="right").clip(0, len(rates) - 1)
+    total = rates.sum()
+    if total <= 0:
+        return duration, np.full(pop.size, np.inf), np.zeros(pop.size, dtype=np.int64)
+    competing = e_competing / total
+    reason = np.searchsorted(np.cumsum(rates) / total, u_reason, side="right").clip(0, len(rates) - 1)
     return duration, competing, reason
 
 

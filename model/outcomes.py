@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from model.engine import ARMS, DETAILS, EVENTS, STATES, EventLog, ReplicationLogs
+from model.engine import ARMS, DESK_EVENTS, DETAILS, EVENTS, STATES, EventLog, ReplicationLogs
 from model.engine import D as DETAIL_CODE
 from model.engine import E as EVENT_CODE
 from model.engine import S as STATE_CODE
@@ -182,6 +182,7 @@ class ReplicationOutcome:
     events: pd.DataFrame
     flows: dict  # report date ISO → {"all": flows, "women": …, "men": …, "groups": {...}, reasons}
     participant_states: pd.DataFrame  # month, arm, share columns
+    desks: pd.DataFrame  # project, time, kind, active, capacity, waiting (programme arm)
     sim_events: int
 
 
@@ -270,6 +271,18 @@ def tidy(
 
     participant_states = _participant_states(scenario, matrices, np.isfinite(timeline.admitted), months)
     participant_states.insert(0, "replication", replication)
+    d = logs.desks
+    desks = pd.DataFrame(
+        {
+            "replication": np.int32(replication),
+            "project": pd.Categorical.from_codes(d[:, 1].astype(np.int16), categories=[p.name for p in scenario.projects]),
+            "time": origin64 + np.round(d[:, 0] * 86400).astype("timedelta64[s]"),
+            "kind": pd.Categorical.from_codes(d[:, 2].astype(np.int8), categories=list(DESK_EVENTS)),
+            "active": d[:, 3].astype(np.int32),
+            "capacity": d[:, 4].astype(np.int32),
+            "waiting": d[:, 5].astype(np.int32),
+        }
+    )
     return ReplicationOutcome(
         replication,
         persons,
@@ -277,6 +290,7 @@ def tidy(
         events,
         flows,
         participant_states,
+        desks,
         logs.programme.sim_events + logs.counterfactual.sim_events,
     )
 

@@ -1,0 +1,274 @@
+"""Perspectives: who gains and who pays, discounted: NPV, benefit-cost ratio, payback, cost-effectiveness.
+
+Each party's position on a ledger row is ``+amount`` if it receives and ``−amount`` if it pays
+(:func:`model.economics.ledger.party_positions`). The perspectives:
+
+* ``state``, ``municipality``, ``participant``, ``employer``: the party's positions.
+* ``public``: state + municipality (the budget perspective).
+* ``society``: the sum of the four parties' positions, so transfers cancel and what remains is production
+  less real resource use, minus the tax financing cost (MCPF):
+  ``tax_financing_cost_t = cba.tax_financing_cost_share · (state_t + municipality_t)`` (negative when the
+  public budgets have a net cost, positive when they have a net gain).
+
+Identity (tested): ``NPV_society = NPV_state + NPV_municipality + NPV_participant + NPV_employer
++ PV(tax_financing_cost)``, with ``NPV_employer = 0`` because production is valued at the gross wage incl.
+employer contributions.
+
+Benefit-cost ratio of a perspective: ``PV of gains / PV of costs`` where, for each ledger line (flow) of that
+perspective, the discounted total over the analysis horizon counts as a gain if positive and as a cost if
+negative. ``inf`` when there are gains and no costs, NaN when neither.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from model.economics.discounting import discount_factors
+from model.economics.ledger import FLOW_INDEX, PARTIES, party_positions
+from model.economics.policy import EconomicPolicy
+from model.parameters import ParameterSet
+
+#: Perspectives reported by :func:`evaluate` by default.
+PERSPECTIVES = ("society", "state", "municipality", "participant")
+#: Every perspective in :func:`perspective_ledger`.
+ALL_PERSPECTIVES = ("society", "state", "municipality", "participant", "employer", "public")
+MCPF_FLOW = "tax_financing_cost"
+
+EVALUATION_COLUMNS = (
+    "replication",
+    "perspective",
+    "npv_nok",
+    "pv_gains_nok",
+    "pv_costs_nok",
+    "bcr",
+    "payback_year",
+    "cost_per_extra_employed_person_year_nok",
+    "net_budget_effect_nok_per_year",
+    "extra_employed_person_years",
+    "programme_cost_public_pv_nok",
+)
+
+
+def base_year_of(effects: pd.DataFrame, policy: EconomicPolicy) -> int:
+    """The year discounted to: ``policy.base_year``, else the ledger's recorded base year, else its first year."""
+    if policy.base_year is not None:
+        return policy.base_year
+    if "base_year" in effects.attrs:
+        return int(effects.attrs["base_year"])
+    return int(effects["year"].min())
+
+
+def perspective_ledger(effects: pd.DataFrame, policy: EconomicPolicy, params: ParameterSet) -> pd.DataFrame:
+    """The effect ledger seen from every perspective, by year and line, undiscounted and discounted.
+
+    Args:
+        effects: the effect ledger (:func:`model.economics.ledger.arm_effects`).
+        policy: the scenario's economic policy (discounting scheme, base year).
+        params: the registry (discount rates, tax financing cost).
+
+    Returns:
+        Columns ``replication, year, perspective, flow, payer, receiver, kind, group, extrapolated,
+        amount_nok, discount_factor, pv_nok`` (NOK of the price year). Society's transfer lines are left out
+        (they are exactly zero); society's ``tax_financing_cost`` line is the MCPF.
+    """
+    base = base_year_of(effects, policy)
+    pos = party_positions(effects)
+    keys = ["replication", "year", "flow", "extrapolated"]
+    pos = pos[[*keys, "party", "amount_nok"]].assign(flow=pos["flow"].astype(str))
+    parties = pos.rename(columns={"party": "perspective"})
+    parties = parties.groupby([*keys, "perspective"], as_index=False, sort=False)["amount_nok"].sum()
+
+    public = parties[parties["perspective"].isin(("state", "municipality"))]
+    public = public.groupby(keys, as_index=False, sort=False)["amount_nok"].sum().assign(perspective="public")
+
+    society = parties.groupby(keys, as_index=False, sort=False)["amount_nok"].sum()
+    kinds = society["flow"].map({n: f.kind for n, f in FLOW_INDEX.items()})
+    society = society[kinds.to_numpy() != "transfer"].assign(perspective="society")
+    share = params.v("cba.tax_financing_cost_share")
+    mcpf = public.groupby(["replication", "year", "extrapolated"], as_index=False, sort=False)["amount_nok"].sum()
+    mcpf = mcpf.assign(flow=MCPF_FLOW, perspective="society", amount_nok=share * mcpf["amount_nok"])
+
+    out = pd.concat([parties, public, society, mcpf], ignore_index=True)
+    meta = {n: (f.payer, f.receiver, f.kind, f.group) for n, f in FLOW_INDEX.items()}
+    meta[MCPF_FLOW] = ("society", "deadweight_loss", "resource", "tax_financing")
+    cols = list(zip(*(meta[f] for f in out["flow"]), strict=True))
+    for name, values in zip(("payer", "receiver", "kind", "group"), cols, strict=True):
+        out[name] = pd.Categorical(values)
+    out["perspective"] = pd.Categorical(out["perspective"], categories=ALL_PERSPECTIVES)
+    out["flow"] = pd.Categorical(out["flow"])
+    out["discount_factor"] = discount_factors(out["year"].to_numpy() - base, policy.discounting, params)
+    out["pv_nok"] = out["amount_nok"] * out["discount_factor"]
+    out = out.sort_values(["replication", "perspective", "year", "flow"], ignore_index=True)
+    out.attrs.update(effects.attrs)
+    out.attrs["base_year"] = base
+    return out[
+        [
+            "replication", "year", "perspective", "flow", "payer", "receiver", "kind", "group", "extrapolated",
+            "amount_nok", "discount_factor", "pv_nok",
+        ]
+    ]
+
+
+def _payback(pv_by_year: pd.DataFrame) -> pd.Series:
+    """First year from which the cumulative discounted NPV is positive and stays positive (else <NA>)."""
+    wide = pv_by_year.pivot_table(
+        index=["replication", "perspective"], columns="year", values="pv_nok", aggfunc="sum", fill_value=0.0,
+        observed=True,
+    )
+    years = wide.columns.to_numpy()
+    cum = np.cumsum(wide.to_numpy(), axis=1)
+    nonpos = cum <= 0.0
+    any_nonpos = nonpos.any(axis=1)
+    last_nonpos = np.where(any_nonpos, nonpos.shape[1] - 1 - np.argmax(nonpos[:, ::-1], axis=1), -1)
+    first_ok = last_nonpos + 1
+    vals = pd.array(
+        [int(years[i]) if i < len(years) else pd.NA for i in first_ok], dtype="Int64"
+    )
+    return pd.Series(vals, index=wide.index, name="payback_year")
+
+
+def evaluate(
+    effects: pd.DataFrame,
+    policy: EconomicPolicy,
+    params: ParameterSet,
+    perspectives: tuple[str, ...] = PERSPECTIVES,
+) -> pd.DataFrame:
+    """Cost-benefit results per replication and perspective.
+
+    Args:
+        effects: the effect ledger (:func:`model.economics.ledger.arm_effects`).
+        policy: the scenario's economic policy (discounting scheme, base year, horizon).
+        params: the registry (discount rates, tax financing cost).
+        perspectives: which perspectives to report (any of :data:`ALL_PERSPECTIVES`).
+
+    Returns:
+        One row per replication × perspective with columns :data:`EVALUATION_COLUMNS`:
+
+        * ``npv_nok``: net present value (NOK of the price year, discounted to the base year).
+        * ``pv_gains_nok`` / ``pv_costs_nok``: PV of the lines with a positive / negative discounted total.
+        * ``bcr``: ``pv_gains_nok / pv_costs_nok``.
+        * ``payback_year``: first calendar year from which the cumulative discounted NPV is and stays > 0;
+          ``<NA>`` if it never does within the horizon.
+        * ``cost_per_extra_employed_person_year_nok``: the programme's gross cost to public budgets (PV of the
+          ``programme`` lines from the public perspective: stipend, supplementary social assistance, staff,
+          assessment, courses, NAV measures, childcare during the programme) divided by the discounted extra
+          employed person-years (same discount factors); NaN if there are none. The same on every row of a
+          replication.
+        * ``net_budget_effect_nok_per_year``: the public (state + municipality) NPV as an equivalent annual
+          amount over the analysis horizon (NPV / Σ discount factors). Same on every row of a replication.
+        * ``extra_employed_person_years``: undiscounted extra person-years in employment over the horizon.
+        * ``programme_cost_public_pv_nok``: the numerator of the cost per extra employed person-year.
+    """
+    pl = perspective_ledger(effects, policy, params)
+    base = int(pl.attrs["base_year"])
+    pl = pl[pl["perspective"].isin(set(perspectives) | {"public"})]
+
+    by_line = pl.groupby(["replication", "perspective", "flow"], observed=True)["pv_nok"].sum()
+    gains = by_line.clip(lower=0.0).groupby(level=[0, 1], observed=True).sum()
+    costs = (-by_line.clip(upper=0.0)).groupby(level=[0, 1], observed=True).sum()
+    npv = by_line.groupby(level=[0, 1], observed=True).sum()
+    res = pd.DataFrame({"npv_nok": npv, "pv_gains_nok": gains, "pv_costs_nok": costs})
+    with np.errstate(divide="ignore", invalid="ignore"):
+        bcr = np.where(
+            res["pv_costs_nok"] > 0,
+            res["pv_gains_nok"] / res["pv_costs_nok"].where(res["pv_costs_nok"] > 0, 1.0),
+            np.where(res["pv_gains_nok"] > 0, np.inf, np.nan),
+        )
+    res["bcr"] = bcr
+    by_year = pl.groupby(["replication", "perspective", "year"], observed=True, as_index=False)["pv_nok"].sum()
+    res = res.join(_payback(by_year))
+
+    # Public-budget metrics, one value per replication.
+    reps = np.unique(effects["replication"].to_numpy())
+    emp = effects[effects["flow"].astype(str) == "employed_person_years"]
+    d_emp = discount_factors(emp["year"].to_numpy() - base, policy.discounting, params)
+    emp_pv = (emp["person_years"] * d_emp).groupby(emp["replication"].to_numpy()).sum().reindex(reps, fill_value=0.0)
+    emp_total = emp.groupby(emp["replication"].to_numpy())["person_years"].sum().reindex(reps, fill_value=0.0)
+    public = pl[pl["perspective"] == "public"]
+    prog_cost = -public[public["group"].astype(str) == "programme"].groupby("replication")["pv_nok"].sum()
+    prog_cost = prog_cost.reindex(reps, fill_value=0.0)
+    public_npv = public.groupby("replication")["pv_nok"].sum().reindex(reps, fill_value=0.0)
+    annuity = float(discount_factors(np.arange(policy.analysis_horizon_years), policy.discounting, params).sum())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cost_per = np.where(emp_pv.to_numpy() > 0, prog_cost.to_numpy() / emp_pv.to_numpy(), np.nan)
+    rep_metrics = pd.DataFrame(
+        {
+            "cost_per_extra_employed_person_year_nok": cost_per,
+            "net_budget_effect_nok_per_year": public_npv.to_numpy() / annuity,
+            "extra_employed_person_years": emp_total.to_numpy(),
+            "programme_cost_public_pv_nok": prog_cost.to_numpy(),
+        },
+        index=pd.Index(reps, name="replication"),
+    )
+    res = res.reset_index()
+    res = res[res["perspective"].isin(perspectives)]
+    res = res.merge(rep_metrics, left_on="replication", right_index=True, how="left")
+    res["perspective"] = pd.Categorical(res["perspective"].astype(str), categories=list(perspectives))
+    res["replication"] = res["replication"].astype(np.int32)
+    res = res.sort_values(["replication", "perspective"], ignore_index=True)
+    res.attrs.update({**pl.attrs, "discounting": policy.discounting})
+    return res[list(EVALUATION_COLUMNS)]
+
+
+def summarize_evaluation(evaluation: pd.DataFrame) -> pd.DataFrame:
+    """Mean, 5th and 95th percentile of each result over replications (or PSA draws), per perspective.
+
+    Args:
+        evaluation: from :func:`evaluate`.
+
+    Returns:
+        Long table: ``perspective, metric, mean, p05, p95, n`` (``n``: replications with a finite value;
+        for ``payback_year``, those that pay back).
+    """
+    metrics = [c for c in EVALUATION_COLUMNS if c not in ("replication", "perspective")]
+    rows = []
+    for persp, grp in evaluation.groupby("perspective", observed=True, sort=False):
+        for m in metrics:
+            x = pd.to_numeric(grp[m], errors="coerce").astype(float).to_numpy()
+            x = x[np.isfinite(x)]
+            rows.append(
+                {
+                    "perspective": str(persp),
+                    "metric": m,
+                    "mean": float(x.mean()) if x.size else np.nan,
+                    "p05": float(np.quantile(x, 0.05)) if x.size else np.nan,
+                    "p95": float(np.quantile(x, 0.95)) if x.size else np.nan,
+                    "n": int(x.size),
+                }
+            )
+    return pd.DataFrame(rows, columns=["perspective", "metric", "mean", "p05", "p95", "n"])
+
+
+def summarize_ledger(perspective_ledger_df: pd.DataFrame) -> pd.DataFrame:
+    """The perspective ledger averaged over replications: by year, perspective and line (for export).
+
+    Args:
+        perspective_ledger_df: from :func:`perspective_ledger`.
+
+    Returns:
+        Columns ``year, perspective, flow, payer, receiver, kind, group, extrapolated, amount_nok,
+        discount_factor, pv_nok`` (means over replications; NOK of the price year).
+    """
+    pl = perspective_ledger_df
+    n_rep = max(pl["replication"].nunique(), 1)
+    keys = ["year", "perspective", "flow", "payer", "receiver", "kind", "group", "extrapolated"]
+    out = pl.groupby(keys, observed=True, as_index=False).agg(
+        amount_nok=("amount_nok", "sum"), discount_factor=("discount_factor", "first"), pv_nok=("pv_nok", "sum")
+    )
+    out["amount_nok"] /= n_rep
+    out["pv_nok"] /= n_rep
+    return out.sort_values(["perspective", "year", "flow"], ignore_index=True)
+
+
+__all__ = [
+    "ALL_PERSPECTIVES",
+    "EVALUATION_COLUMNS",
+    "MCPF_FLOW",
+    "PARTIES",
+    "PERSPECTIVES",
+    "evaluate",
+    "perspective_ledger",
+    "summarize_evaluation",
+    "summarize_ledger",
+]
