@@ -188,6 +188,82 @@ def validate(
 
 
 @app.command()
+def calibrate(
+    targets: Annotated[Path, typer.Option(help="Targets file, e.g. calibration/targets/ny_sjanse_2006.toml")] = Path(
+        "calibration/targets/ny_sjanse_2006.toml"
+    ),
+    out: Annotated[Path, typer.Option(help="Output folder for the fit (replaced atomically).")] = Path(
+        "calibration/fitted/ny_sjanse_2006"
+    ),
+    scenario: Annotated[Path | None, typer.Option(help="Scenario to fit (default: the one the targets file names).")] = None,
+    quick: Annotated[bool, typer.Option(help="A fast, rough fit (about a minute) for tests and smoke runs.")] = False,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the common random numbers.")] = 20061201,
+    workers: Annotated[int, typer.Option(min=1, help="Processes for the replications.")] = 2,
+) -> None:
+    """Fit the model to reported flows: SMM with common random numbers, Laplace posterior, draws.
+
+    Writes OUT/parameters.toml, OUT/draws.parquet, OUT/fit_report.json, OUT/fit_report.html,
+    OUT/fit_details.json and OUT/manifest.json. The full fit takes about 10-20 minutes on 2 cores.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    from calibration.estimate import Settings, estimate, evaluate_fit, fitted_on
+    from calibration.report import write_fit
+    from calibration.targets import load_targets
+
+    started = dt.datetime.now(dt.UTC)
+    ts = load_targets(targets)
+    path = scenario or ts.scenario
+    if path is None:
+        raise InputError(str(targets), "meta.scenario", None, "a scenario path in the targets file, or --scenario")
+    # Fit from the registry's priors: ignore any fitted file the scenario points to.
+    scen = load_scenario(path, {"parameters.files": []})
+    base = scenario_parameters(scen)
+    settings = Settings.quick() if quick else Settings()
+    t0 = time.perf_counter()
+    executor = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
+    try:
+        with _progress() as bar:
+            tasks: dict[str, int] = {}
+
+            def progress(stage: str, done: int, total: int) -> None:
+                key = stage.split(" ")[0]
+                if key not in tasks:
+                    tasks[key] = bar.add_task(stage, total=total)
+                bar.update(tasks[key], completed=done, total=total, description=stage)
+
+            fit = estimate(scen, base, ts, settings=settings, seed=seed, executor=executor, progress=progress)
+            task = bar.add_task("fit report", total=1)
+            report = evaluate_fit(scen, fit.params, ts, settings.report_replications, seed + 1, executor)
+            bar.advance(task)
+    finally:
+        if executor is not None:
+            executor.shutdown()
+    with atomic_dir(out) as tmp:
+        files = write_fit(tmp, fit, base, report, ts, fitted_on())
+        write_json(
+            tmp / "manifest.json",
+            manifest(
+                command="calibrate",
+                scenarios=[scen],
+                params=fit.params,
+                seed=seed,
+                started=started,
+                seconds=time.perf_counter() - t0,
+                files=[*files, "manifest.json"],
+                extra={"targets": str(targets), "quick": quick, "settings": settings.__dict__},
+            ),
+        )
+    table = Table(title=f"Fit: {int(report['within_90'].sum())} of {len(report)} targets inside the 90 % interval")
+    for col in ("target", "observed", "simulated", "90 % interval", "ok"):
+        table.add_column(col, justify="left" if col == "target" else "right")
+    for r in report.itertuples():
+        table.add_row(r.target, f"{r.observed:.3g}", f"{r.sim_mean:.3g}", f"{r.sim_p05:.3g} – {r.sim_p95:.3g}", "yes" if r.within_90 else "[red]no[/red]")
+    stdout.print(table)
+    console.print(f"[green]wrote[/green] {out} in {time.perf_counter() - t0:.0f} s")
+
+
+@app.command()
 def headline(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/headline"),
     replications: Annotated[int, typer.Option(min=1)] = 50,
@@ -212,7 +288,12 @@ def main() -> None:
     except Exception as exc:  # click usage errors
         import click
 
-        if isinstance(exc, click.exceptions.ClickException):
+        try:  # recent typer vendors click as typer._click; its usage errors are not click's classes
+            from typer._click.exceptions import ClickException as VendoredClickException
+        except ImportError:
+            VendoredClickException = click.exceptions.ClickException  # noqa: N806
+
+        if isinstance(exc, click.exceptions.ClickException | VendoredClickException):
             exc.show()
             sys.exit(exc.exit_code)
         raise

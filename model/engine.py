@@ -228,6 +228,7 @@ class _Desk:
         frailty = gen.gamma(1 / cv**2, cv**2) if cv > 0 else 1.0
         self.turnover_rate = engine.params.v("advisers.turnover_per_year") * frailty / DAYS_PER_YEAR
         self.vacancy_days = engine.params.v("advisers.vacancy_mean_months") * DAYS_PER_MONTH
+        self.fte_scale = 1.0 if project.staff_reported else engine.params.v("staffing.unreported_fte_multiplier")
         self.gen = gen
 
     # capacity ---------------------------------------------------------------------------------------
@@ -307,7 +308,7 @@ class _Desk:
             delay = days_since(origin, change.date) - self.env.now
             if delay > 0:
                 yield self.env.timeout(delay)
-            self.set_fte(change.advisers_fte)
+            self.set_fte(change.advisers_fte * self.fte_scale)
 
     def set_fte(self, fte: float) -> None:
         n = int(math.ceil(fte - 1e-9))

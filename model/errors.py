@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)  # not frozen: Python must be able to set __traceback__ on a raised exception
 class InputError(Exception):
     """A bad input, described well enough to fix it from one line.
 
@@ -25,6 +25,9 @@ class InputError(Exception):
     key: str
     value: object
     allowed: str
+
+    def __post_init__(self) -> None:
+        self.args = (self.file, self.key, self.value, self.allowed)  # so it pickles (Dask workers)
 
     def __str__(self) -> str:
         where = f"{self.file}: {self.key}" if self.key else self.file

@@ -60,6 +60,7 @@ class Project:
     referrals_per_month: float
     staff: tuple[StaffChange, ...]
     groups: tuple[IntakeGroup, ...]
+    staff_reported: bool = True  # False: spread by a rule, scaled by staffing.unreported_fte_multiplier
 
     def fte_on(self, day: dt.date) -> float:
         """Adviser FTE in force on ``day`` (0 before the first staff date)."""
@@ -248,6 +249,12 @@ def _str(ctx: _Ctx, key: str, v: Any) -> str:
     return v
 
 
+def _bool(ctx: _Ctx, key: str, v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise ctx.fail(key, v, "true or false")
+    return v
+
+
 def _choice(*options: str) -> Callable:
     def parse(ctx: _Ctx, key: str, v: Any) -> str:
         if v not in options:
@@ -319,6 +326,7 @@ _PROJECT = _table(
         "intake": (_choice("continuous", "groups"), "continuous"),
         "referrals_per_month": (_num(0), 0.0),
         "staff": (_list_of(_STAFF, min_len=1), REQUIRED),
+        "staff_reported": (_bool, True),
         "groups": (_list_of(_GROUP), ()),
     }
 )
@@ -591,6 +599,7 @@ def _build(c: dict, path: Path, file_origin: dict[str, Path], merged: dict) -> S
                 referrals_per_month=p["referrals_per_month"],
                 staff=staff,
                 groups=groups_t,
+                staff_reported=p["staff_reported"],
             )
         )
     params = c["parameters"]

@@ -168,13 +168,19 @@ class StateCounts:
 
 
 def _codes(series: pd.Series, names: tuple[str, ...], column: str) -> np.ndarray:
-    values = series.astype(str).to_numpy()
-    uniq, inv = np.unique(values, return_inverse=True)
+    """Integer codes of ``series`` into ``names`` (fast for categoricals: maps the categories only)."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        cat_codes = series.cat.codes.to_numpy()
+        categories = [str(c) for c in series.cat.categories]
+    else:
+        cat_codes, uniques = pd.factorize(series.astype(str), use_na_sentinel=True)
+        categories = [str(c) for c in uniques]
     lookup = {n: i for i, n in enumerate(names)}
-    bad = [u for u in uniq if u not in lookup]
-    if bad:
-        raise ValueError(f"unknown {column} value(s) {bad}; allowed {list(names)}")
-    return np.array([lookup[u] for u in uniq], dtype=np.int64)[inv]
+    bad = sorted({categories[c] for c in np.unique(cat_codes[cat_codes >= 0]) if categories[c] not in lookup})
+    if bad or (cat_codes < 0).any():
+        raise ValueError(f"unknown {column} value(s) {bad or ['<missing>']}; allowed {list(names)}")
+    mapping = np.array([lookup.get(c, -1) for c in categories], dtype=np.int64)
+    return mapping[cat_codes] if len(mapping) else np.zeros(len(series), dtype=np.int64)
 
 
 def _month_numbers(values: pd.Series | np.ndarray) -> np.ndarray:
@@ -183,13 +189,23 @@ def _month_numbers(values: pd.Series | np.ndarray) -> np.ndarray:
 
 
 def _group(keys: list[np.ndarray], weights: np.ndarray | None = None) -> tuple[list[np.ndarray], np.ndarray]:
-    """Group rows by integer keys (mixed radix + np.unique); return the key columns and the sums."""
+    """Group rows by non-negative integer keys (mixed radix code); return the key columns and the weight sums."""
     radices = [int(k.max()) + 1 if k.size else 1 for k in keys]
     code = np.zeros(keys[0].shape, dtype=np.int64)
     for k, r in zip(keys, radices, strict=True):
         code = code * r + k
-    uniq, inv = np.unique(code, return_inverse=True)
-    sums = np.bincount(inv, weights=weights, minlength=uniq.size) if weights is not None else np.bincount(inv)
+    space = int(np.prod(np.array(radices, dtype=float)))
+    if space >= 2**62:
+        raise ValueError("too many distinct key combinations to encode in int64")
+    if space <= max(4 * code.size, 1 << 22):
+        # Dense key space: count with bincount, no sort.
+        full = np.bincount(code, weights=weights, minlength=space)
+        hits = np.bincount(code, minlength=space) > 0
+        uniq = np.flatnonzero(hits)
+        sums = full[uniq]
+    else:
+        uniq, inv = np.unique(code, return_inverse=True)
+        sums = np.bincount(inv, weights=weights, minlength=uniq.size)
     cols = []
     rest = uniq
     for r in reversed(radices):
