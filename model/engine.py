@@ -228,7 +228,7 @@ class _Desk:
         frailty = gen.gamma(1 / cv**2, cv**2) if cv > 0 else 1.0
         self.turnover_rate = engine.params.v("advisers.turnover_per_year") * frailty / DAYS_PER_YEAR
         self.vacancy_days = engine.params.v("advisers.vacancy_mean_months") * DAYS_PER_MONTH
-        self.fte_scale = 1.0 if project.staff_reported else engine.params.v("staffing.unreported_fte_multiplier")
+        self.fte_scale = engine.scenario.fte_multiplier(project, engine.params.v("staffing.unreported_fte_multiplier"))
         self.gen = gen
 
     # capacity ---------------------------------------------------------------------------------------

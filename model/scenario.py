@@ -110,9 +110,22 @@ class Programme:
 
 @dataclass(frozen=True)
 class FollowUp:
-    """The follow-up ratio: participants per adviser FTE."""
+    """The follow-up ratio: participants per adviser FTE.
+
+    ``staff_sized_for_caseload``: if set, the projects' staff figures were planned for that caseload, and
+    the staff actually employed is scaled by it / ``caseload_per_adviser``, so places stay as planned and a
+    looser ratio means fewer advisers (and lower staff costs) rather than more places.
+    """
 
     caseload_per_adviser: float
+    staff_sized_for_caseload: float | None = None
+
+    @property
+    def staff_scale(self) -> float:
+        """Multiplier on every project's adviser FTE implied by ``staff_sized_for_caseload``."""
+        if self.staff_sized_for_caseload is None:
+            return 1.0
+        return self.staff_sized_for_caseload / self.caseload_per_adviser
 
 
 @dataclass(frozen=True)
@@ -175,9 +188,15 @@ class Scenario:
         """SHA-256 of the merged, canonical scenario document (first 16 hex digits)."""
         return hashlib.sha256(self.raw.encode()).hexdigest()[:16]
 
-    def total_fte_on(self, day: dt.date) -> float:
-        """Adviser FTE over all projects on ``day``."""
-        return sum(p.fte_on(day) for p in self.projects)
+    def fte_multiplier(self, project: Project, unreported_multiplier: float) -> float:
+        """What multiplies a project's scenario FTE: the follow-up staffing rule, and the calibrated
+        multiplier for projects whose staff the sources do not report."""
+        scale = self.follow_up.staff_scale
+        return scale if project.staff_reported else scale * unreported_multiplier
+
+    def total_fte_on(self, day: dt.date, unreported_multiplier: float = 1.0) -> float:
+        """Adviser FTE employed over all projects on ``day``."""
+        return sum(p.fte_on(day) * self.fte_multiplier(p, unreported_multiplier) for p in self.projects)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -367,7 +386,15 @@ SCHEMA: dict[str, tuple[Callable, Any]] = {
         ),
         SECTION,
     ),
-    "follow_up": (_table({"caseload_per_adviser": (_num(0, 500, lo_open=True), 10.0)}), SECTION),
+    "follow_up": (
+        _table(
+            {
+                "caseload_per_adviser": (_num(0, 500, lo_open=True), 10.0),
+                "staff_sized_for_caseload": (_num(0, 500, lo_open=True), None),
+            }
+        ),
+        SECTION,
+    ),
     "stipend": (
         _table(
             {

@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 from model.economics.discounting import annuity_factor, discount_factors, discount_rates
 from model.parameters import default_parameters
 
-
 PARAMS = default_parameters()
 
 
@@ -20,8 +19,12 @@ def params():
 
 
 def test_step_down_factor_at_50_and_100(params):
-    assert discount_factors(50, "r109_2014", params) == pytest.approx(1.04**-40 * 1.03**-10, rel=1e-12)
-    assert discount_factors(100, "r109_2014", params) == pytest.approx(1.04**-40 * 1.03**-35 * 1.02**-25, rel=1e-12)
+    assert discount_factors(50, "r109_2014", params) == pytest.approx(
+        1.04**-40 * 1.03**-10, rel=1e-12
+    )
+    assert discount_factors(100, "r109_2014", params) == pytest.approx(
+        1.04**-40 * 1.03**-35 * 1.02**-25, rel=1e-12
+    )
     assert discount_factors(0, "r109_2014", params) == 1.0
     t = np.arange(0, 41)
     assert discount_factors(t, "r109_2014", params) == pytest.approx(1.04**-t, rel=1e-12)
@@ -59,7 +62,9 @@ def test_annuity_sums_against_closed_forms(params):
     v4, v3, v2 = 1 / 1.04, 1 / 1.03, 1 / 1.02
     a40 = (1 - v4**40) / (1 - v4)
     assert annuity_factor(40, "r109_2014", params) == pytest.approx(a40, rel=1e-12)
-    assert annuity_factor(20, "r109_2005_flat", params) == pytest.approx((1 - v4**20) / (1 - v4), rel=1e-12)
+    assert annuity_factor(20, "r109_2005_flat", params) == pytest.approx(
+        (1 - v4**20) / (1 - v4), rel=1e-12
+    )
     # 60 years: 40 at 4 %, then 20 at 3 % starting from 1.04^-40.
     a60 = a40 + v4**40 * (1 - v3**20) / (1 - v3)
     assert annuity_factor(60, "r109_2014", params) == pytest.approx(a60, rel=1e-12)

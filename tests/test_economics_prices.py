@@ -12,9 +12,29 @@ from model.parameters import default_parameters
 
 # DOMAIN.md §8 (NAV's published series, valid from 1 May), plus 2003 and 2004 from the same series.
 G_SERIES = {
-    2003: 56861, 2004: 58778, 2005: 60699, 2006: 62892, 2007: 66812, 2008: 70256, 2009: 72881, 2010: 75641,
-    2011: 79216, 2012: 82122, 2013: 85245, 2014: 88370, 2015: 90068, 2016: 92576, 2017: 93634, 2018: 96883,
-    2019: 99858, 2020: 101351, 2021: 106399, 2022: 111477, 2023: 118620, 2024: 124028, 2025: 130160,
+    2003: 56861,
+    2004: 58778,
+    2005: 60699,
+    2006: 62892,
+    2007: 66812,
+    2008: 70256,
+    2009: 72881,
+    2010: 75641,
+    2011: 79216,
+    2012: 82122,
+    2013: 85245,
+    2014: 88370,
+    2015: 90068,
+    2016: 92576,
+    2017: 93634,
+    2018: 96883,
+    2019: 99858,
+    2020: 101351,
+    2021: 106399,
+    2022: 111477,
+    2023: 118620,
+    2024: 124028,
+    2025: 130160,
 }
 
 
@@ -60,7 +80,9 @@ def test_conversion_is_the_ratio_of_average_g(params):
     assert float(g.factor(2006, 2025)) == pytest.approx(expected)
     # Vectorised over years.
     got = to_price_year(np.array([1.0, 2.0]), np.array([2010, 2020]), 2025, params)
-    assert got == pytest.approx([g.average(2025) / g.average(2010), 2 * g.average(2025) / g.average(2020)])
+    assert got == pytest.approx(
+        [g.average(2025) / g.average(2010), 2 * g.average(2025) / g.average(2020)]
+    )
 
 
 @given(a=st.integers(2004, 2040), b=st.integers(2004, 2040), c=st.integers(2004, 2040))
@@ -86,9 +108,13 @@ def test_parameter_amounts_are_nok_of_2006(params):
     g = GIndex(params)
     nok_2025 = parameter_amount("social_assistance.norm_single_nok_per_month_2006", 2025, params)
     assert nok_2025 == pytest.approx(4270 * g.average(2025) / g.average(2006))
-    assert parameter_amount("social_assistance.norm_single_nok_per_month_2006", 2006, params) == 4270
+    assert (
+        parameter_amount("social_assistance.norm_single_nok_per_month_2006", 2006, params) == 4270
+    )
 
 
 def test_real_wage_growth(params):
     p = params.with_values({"prices.real_wage_growth_per_year": 0.02})
-    assert real_wage_growth_factor(np.array([0.0, 1.0, 10.0]), p) == pytest.approx([1.0, 1.02, 1.02**10])
+    assert real_wage_growth_factor(np.array([0.0, 1.0, 10.0]), p) == pytest.approx(
+        [1.0, 1.02, 1.02**10]
+    )

@@ -1,10 +1,12 @@
-"""Social cost-benefit analysis of Ny sjanse: pure functions over the tidy tables (R-109, DFØ's guide).
+"""Social cost-benefit analysis of Ny sjanse: pure functions over the tidy tables (R-109, DFØ's
+guide).
 
-The path: ``persons, person_months, events`` (docs/data_model.md) → :func:`build_ledger` (cash and resource
-flows, payer → receiver, per replication × arm × year, NOK of the price year) → :func:`arm_effects`
-(programme − counterfactual) → :func:`evaluate` (NPV, benefit-cost ratio, payback year, cost per extra
-employed person-year, net budget effect, per replication × perspective) → :func:`write_workbook` /
-:func:`write_html_report`. Nothing here runs the simulator. See docs/economics.md.
+The path: ``persons, person_months, events`` (docs/data_model.md) → :func:`build_ledger` (cash and
+resource flows, payer → receiver, per replication × arm × year, NOK of the price year) →
+:func:`arm_effects` (programme − counterfactual) → :func:`evaluate` (NPV, benefit-cost ratio,
+payback year, cost per extra employed person-year, net budget effect, per replication × perspective)
+→ :func:`write_workbook` / :func:`write_html_report`. Nothing here runs the simulator. See
+docs/economics.md.
 """
 
 from model.economics.discounting import annuity_factor, discount_factors, discount_rates

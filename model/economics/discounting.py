@@ -2,14 +2,15 @@
 
 Two schemes:
 
-* ``"r109_2014"`` — R-109/14 (and R-109/21): a real rate of 4 % for the years 0–40, 3 % for 40–75 and 2 %
-  after 75. The factors are chained, so the discount factor is continuous at the step years:
+* ``"r109_2014"`` — R-109/14 (and R-109/21): a real rate of 4 % for the years 0–40, 3 % for 40–75
+  and 2 % after 75. The factors are chained, so the discount factor is continuous at the step years:
   ``d(t) = 1.04^-min(t, 40) · 1.03^-clip(t - 40, 0, 35) · 1.02^-max(t - 75, 0)``.
 * ``"r109_2005_flat"`` — R-109/2005: 4 % real, flat: ``d(t) = 1.04^-t``.
 
-``t`` is the number of years after the base year (the first year of the analysis): a flow in the base year is
-not discounted, a flow in the next year is divided by 1.04, and so on (annual flows, end-of-year convention
-relative to the base year). All rates and step years are registry parameters (``discounting.*``).
+``t`` is the number of years after the base year (the first year of the analysis): a flow in the
+base year is not discounted, a flow in the next year is divided by 1.04, and so on (annual flows,
+end-of-year convention relative to the base year). All rates and step years are registry parameters
+(``discounting.*``).
 """
 
 from __future__ import annotations
@@ -36,8 +37,11 @@ def _segments(scheme: str, params: ParameterSet) -> list[tuple[float, float, flo
     raise ValueError(f"unknown discounting scheme {scheme!r}; one of {list(SCHEMES)}")
 
 
-def discount_rates(years_after_base: np.ndarray | float, scheme: str, params: ParameterSet) -> np.ndarray:
-    """The real annual rate that applies in year ``t`` after the base year (between ``t`` and ``t+1``).
+def discount_rates(
+    years_after_base: np.ndarray | float, scheme: str, params: ParameterSet
+) -> np.ndarray:
+    """The real annual rate that applies in year ``t`` after the base year (between ``t`` and
+    ``t+1``).
 
     Args:
         years_after_base: ``t`` ≥ 0.
@@ -54,11 +58,13 @@ def discount_rates(years_after_base: np.ndarray | float, scheme: str, params: Pa
     return out
 
 
-def discount_factors(years_after_base: np.ndarray | float, scheme: str, params: ParameterSet) -> np.ndarray:
+def discount_factors(
+    years_after_base: np.ndarray | float, scheme: str, params: ParameterSet
+) -> np.ndarray:
     """Discount factors ``d(t)`` for flows ``t`` years after the base year (``d(0) = 1``).
 
-    The factor is the product of ``(1 + r)^-(years spent in each rate segment)``, so it is continuous where
-    the rate steps down. Works for fractional ``t``.
+    The factor is the product of ``(1 + r)^-(years spent in each rate segment)``, so it is
+    continuous where the rate steps down. Works for fractional ``t``.
 
     Args:
         years_after_base: ``t`` ≥ 0 (years).

@@ -1,25 +1,28 @@
-"""The ledger: cash and resource flows per replication × arm × calendar year × flow, payer → receiver.
+"""The ledger: cash and resource flows per replication × arm × calendar year × flow, payer →
+receiver.
 
-Built from the tidy tables of docs/data_model.md (``persons``, ``person_months``, ``events``) in two steps:
+Built from the tidy tables of docs/data_model.md (``persons``, ``person_months``, ``events``) in two
+steps:
 
-1. :func:`count_states` aggregates person-months to counts by (replication, arm, year, Jan–Apr or May–Dec,
-   state, under 25, married, children by age band) and counts the events that carry money. This is the only
-   step that touches rows; do it once per simulation.
-2. :func:`ledger_from_counts` prices the counts with a policy and a parameter set (one PSA draw), vectorised
-   over the count cells. :func:`build_ledger` is both steps in one call.
+1. :func:`count_states` aggregates person-months to counts by (replication, arm, year, Jan–Apr or
+   May–Dec, state, under 25, married, children by age band) and counts the events that carry money.
+   This is the only step that touches rows; do it once per simulation.
+2. :func:`ledger_from_counts` prices the counts with a policy and a parameter set (one PSA draw),
+   vectorised over the count cells. :func:`build_ledger` is both steps in one call.
 
-Every row has a ``payer`` and a ``receiver`` among ``state``, ``municipality``, ``participant``, ``employer``
-and ``society``. ``kind == "transfer"`` rows move money between parties and net to zero for society
-(:func:`transfers_net`); ``kind == "resource"`` rows are real resource use (``X → society``) or production
-(``society → employer``). ``kind == "quantity"`` rows carry person-years (column ``person_years``) and no money.
-Amounts are NOK of the policy's price year, undiscounted.
+Every row has a ``payer`` and a ``receiver`` among ``state``, ``municipality``, ``participant``,
+``employer`` and ``society``. ``kind == "transfer"`` rows move money between parties and net to zero
+for society (:func:`transfers_net`); ``kind == "resource"`` rows are real resource use (``X →
+society``) or production (``society → employer``). ``kind == "quantity"`` rows carry person-years
+(column ``person_years``) and no money. Amounts are NOK of the policy's price year, undiscounted.
 
-Beyond the simulated horizon the post-programme (employment-related) flows are extrapolated month by month to
-the end of the analysis horizon: the counterfactual arm stays at its level in the last 12 simulated months, and
-the programme arm's difference from it decays with the annual persistence factor
-``cba.employment_effect_persistence_per_year``; money flows also grow with ``prices.real_wage_growth_per_year``.
-Persons still in the programme at the horizon are assumed to return to social assistance. Such rows have
-``extrapolated == True``; only the difference between the arms is meaningful there.
+Beyond the simulated horizon the post-programme (employment-related) flows are extrapolated month by
+month to the end of the analysis horizon: the counterfactual arm stays at its level in the last 12
+simulated months, and the programme arm's difference from it decays with the annual persistence
+factor ``cba.employment_effect_persistence_per_year``; money flows also grow with
+``prices.real_wage_growth_per_year``. Persons still in the programme at the horizon are assumed to
+return to social assistance. Such rows have ``extrapolated == True``; only the difference between
+the arms is meaningful there.
 """
 
 from __future__ import annotations
@@ -50,10 +53,11 @@ KINDS = ("transfer", "resource", "quantity")
 GROUPS = ("programme", "post_programme", "quantity")
 _S = {name: i for i, name in enumerate(STATES)}
 _A = {name: i for i, name in enumerate(ARMS)}
-#: States priced as social-assistance months (assessment and waiting happen while on social assistance).
+#  States priced as social-assistance months (assessment and waiting happen while on social
+# assistance).
 SA_STATES = ("social_assistance", "assessment", "waiting")
-#: Events that carry money.
-MONEY_EVENTS = ("incentive_milestone", "assessment_started")
+#: Events that carry money (assessments fall back to ``referred`` when no ``assessment_started``).
+MONEY_EVENTS = ("incentive_milestone", "assessment_started", "referred")
 
 
 @dataclass(frozen=True)
@@ -64,10 +68,11 @@ class Flow:
         name: the flow's name (the ``flow`` column).
         payer: who pays (or, for production, ``society``: the economy that produces the value).
         receiver: who receives (``society`` for real resource use).
-        kind: ``transfer`` (between parties), ``resource`` (real resource use or production) or ``quantity``.
-        group: ``programme`` (caused by taking part) or ``post_programme`` (priced from the states after or
-            outside the programme; these are the employment-related flows that are extrapolated) or
+        kind: ``transfer`` (between parties), ``resource`` (real resource use or production) or
             ``quantity``.
+        group: ``programme`` (caused by taking part) or ``post_programme`` (priced from the
+            states after or outside the programme; these are the employment-related flows that
+            are extrapolated) or ``quantity``.
         description: what it is and how it is priced.
     """
 
@@ -80,53 +85,191 @@ class Flow:
 
 
 FLOWS: tuple[Flow, ...] = (
-    Flow("stipend", "municipality", "participant", "transfer", "programme",
-         "Qualification stipend in in_programme months: G multiple (2 G/yr; under-25 fraction) at the G in force, "
-         "or the household's social-assistance level; less absence deductions and income offsets. Tax-free."),
-    Flow("supplementary_social_assistance", "municipality", "participant", "transfer", "programme",
-         "Top-up social assistance in in_programme months: a share of max(0, household norm - gross stipend)."),
-    Flow("social_assistance", "municipality", "participant", "transfer", "post_programme",
-         "Social assistance: household norm (state guideline rates 2006 + housing - child benefit) in "
-         "social_assistance, assessment and waiting months; a share of it in education and part-time months."),
-    Flow("student_support", "state", "participant", "transfer", "post_programme",
-         "Student support in education months (out of scope: parameter 0 by default)."),
-    Flow("wages", "employer", "participant", "transfer", "post_programme",
-         "Gross wages in employed months (full-time annual wage; part-time fraction of it)."),
-    Flow("employer_contributions", "employer", "state", "transfer", "post_programme",
-         "Employer's social security contributions on the wages (14.1 %, zone 1)."),
-    Flow("income_tax_state", "participant", "state", "transfer", "post_programme",
-         "Income tax and social security contributions on earnings, the state's share."),
-    Flow("income_tax_municipality", "participant", "municipality", "transfer", "post_programme",
-         "Income tax on earnings, the municipality's share (kommuneskatt)."),
-    Flow("production", "society", "employer", "resource", "post_programme",
-         "Value of production: gross wage incl. employer contributions (R-109 / DFØ)."),
-    Flow("project_staff", "municipality", "society", "resource", "programme",
-         "Project advisers: FTE by month x cost per FTE-year (salary, social costs, overhead); programme arm."),
-    Flow("assessment", "municipality", "society", "resource", "programme",
-         "Referral and mapping effort outside the advisers' FTE, per assessment started."),
-    Flow("social_office_follow_up", "municipality", "society", "resource", "post_programme",
-         "Social-office caseworker time for recipients of social assistance (cost per FTE / caseload)."),
-    Flow("courses_and_measures", "municipality", "society", "resource", "programme",
-         "Courses and measures bought by the project, per participant-month."),
-    Flow("nav_measures", "state", "society", "resource", "programme",
-         "NAV labour-market measures used by the programme, per participant-month."),
-    Flow("childcare_programme", "municipality", "society", "resource", "programme",
-         "Kindergarten places for children 0-5 of participants in in_programme months (gross cost)."),
-    Flow("childcare_fee_programme", "participant", "municipality", "transfer", "programme",
-         "Parental fee for those places."),
-    Flow("childcare_employed", "municipality", "society", "resource", "post_programme",
-         "Kindergarten places for children 0-5 of employed persons (gross cost)."),
-    Flow("childcare_fee_employed", "participant", "municipality", "transfer", "post_programme",
-         "Parental fee for those places."),
-    Flow("incentive_payments", "state", "municipality", "transfer", "programme",
-         "Result grant per incentive_milestone event (6 and 12 months in a full-time job), once per person "
-         "and milestone."),
-    Flow("state_project_grant", "state", "municipality", "transfer", "programme",
-         "State project grant, allocated per participant-month (NOK 18.4 M 2006 / (500 participants x 12))."),
-    Flow("employed_person_years", "", "", "quantity", "quantity",
-         "Person-years in employment (full- or part-time); column person_years."),
-    Flow("participant_person_years", "", "", "quantity", "quantity",
-         "Person-years in the programme; column person_years."),
+    Flow(
+        "stipend",
+        "municipality",
+        "participant",
+        "transfer",
+        "programme",
+        "Qualification stipend in in_programme months: G multiple (2 G/yr; under-25 fraction) at "
+        "the G in force, or the household's social-assistance level; less absence deductions and "
+        "income offsets. Tax-free.",
+    ),
+    Flow(
+        "supplementary_social_assistance",
+        "municipality",
+        "participant",
+        "transfer",
+        "programme",
+        "Top-up social assistance in in_programme months: a share of max(0, household norm - "
+        "gross stipend).",
+    ),
+    Flow(
+        "social_assistance",
+        "municipality",
+        "participant",
+        "transfer",
+        "post_programme",
+        "Social assistance: household norm (state guideline rates 2006 + housing - child benefit) "
+        "in social_assistance, assessment and waiting months; a share of it in education and "
+        "part-time months.",
+    ),
+    Flow(
+        "student_support",
+        "state",
+        "participant",
+        "transfer",
+        "post_programme",
+        "Student support in education months (out of scope: parameter 0 by default).",
+    ),
+    Flow(
+        "wages",
+        "employer",
+        "participant",
+        "transfer",
+        "post_programme",
+        "Gross wages in employed months (full-time annual wage; part-time fraction of it).",
+    ),
+    Flow(
+        "employer_contributions",
+        "employer",
+        "state",
+        "transfer",
+        "post_programme",
+        "Employer's social security contributions on the wages (14.1 %, zone 1).",
+    ),
+    Flow(
+        "income_tax_state",
+        "participant",
+        "state",
+        "transfer",
+        "post_programme",
+        "Income tax and social security contributions on earnings, the state's share.",
+    ),
+    Flow(
+        "income_tax_municipality",
+        "participant",
+        "municipality",
+        "transfer",
+        "post_programme",
+        "Income tax on earnings, the municipality's share (kommuneskatt).",
+    ),
+    Flow(
+        "production",
+        "society",
+        "employer",
+        "resource",
+        "post_programme",
+        "Value of production: gross wage incl. employer contributions (R-109 / DFØ).",
+    ),
+    Flow(
+        "project_staff",
+        "municipality",
+        "society",
+        "resource",
+        "programme",
+        "Project advisers: FTE by month x cost per FTE-year (salary, social costs, overhead); "
+        "programme arm.",
+    ),
+    Flow(
+        "assessment",
+        "municipality",
+        "society",
+        "resource",
+        "programme",
+        "Referral and mapping effort outside the advisers' FTE, per assessment started.",
+    ),
+    Flow(
+        "social_office_follow_up",
+        "municipality",
+        "society",
+        "resource",
+        "post_programme",
+        "Social-office caseworker time for recipients of social assistance (cost per FTE / "
+        "caseload).",
+    ),
+    Flow(
+        "courses_and_measures",
+        "municipality",
+        "society",
+        "resource",
+        "programme",
+        "Courses and measures bought by the project, per participant-month.",
+    ),
+    Flow(
+        "nav_measures",
+        "state",
+        "society",
+        "resource",
+        "programme",
+        "NAV labour-market measures used by the programme, per participant-month.",
+    ),
+    Flow(
+        "childcare_programme",
+        "municipality",
+        "society",
+        "resource",
+        "programme",
+        "Kindergarten places for children 0-5 of participants in in_programme months (gross cost).",
+    ),
+    Flow(
+        "childcare_fee_programme",
+        "participant",
+        "municipality",
+        "transfer",
+        "programme",
+        "Parental fee for those places.",
+    ),
+    Flow(
+        "childcare_employed",
+        "municipality",
+        "society",
+        "resource",
+        "post_programme",
+        "Kindergarten places for children 0-5 of employed persons (gross cost).",
+    ),
+    Flow(
+        "childcare_fee_employed",
+        "participant",
+        "municipality",
+        "transfer",
+        "post_programme",
+        "Parental fee for those places.",
+    ),
+    Flow(
+        "incentive_payments",
+        "state",
+        "municipality",
+        "transfer",
+        "programme",
+        "Result grant per incentive_milestone event (6 and 12 months in a full-time job), once "
+        "per person and milestone.",
+    ),
+    Flow(
+        "state_project_grant",
+        "state",
+        "municipality",
+        "transfer",
+        "programme",
+        "State project grant, allocated per participant-month (NOK 18.4 M 2006 / (500 "
+        "participants x 12)).",
+    ),
+    Flow(
+        "employed_person_years",
+        "",
+        "",
+        "quantity",
+        "quantity",
+        "Person-years in employment (full- or part-time); column person_years.",
+    ),
+    Flow(
+        "participant_person_years",
+        "",
+        "",
+        "quantity",
+        "quantity",
+        "Person-years in the programme; column person_years.",
+    ),
 )
 FLOW_INDEX = {f.name: f for f in FLOWS}
 FLOW_NAMES = tuple(f.name for f in FLOWS)
@@ -134,8 +277,17 @@ POST_PROGRAMME_FLOWS = tuple(f.name for f in FLOWS if f.group == "post_programme
 QUANTITY_FLOWS = tuple(f.name for f in FLOWS if f.kind == "quantity")
 
 LEDGER_COLUMNS = (
-    "replication", "arm", "year", "flow", "payer", "receiver", "kind", "group", "extrapolated",
-    "amount_nok", "person_years",
+    "replication",
+    "arm",
+    "year",
+    "flow",
+    "payer",
+    "receiver",
+    "kind",
+    "group",
+    "extrapolated",
+    "amount_nok",
+    "person_years",
 )
 
 
@@ -145,17 +297,22 @@ class StateCounts:
 
     Attributes:
         cells: one row per (replication, arm, year, may_dec, state, under_25, married, children_0_5,
-            children_6_10, children_11_17) with ``months`` (count of person-months). ``arm`` and ``state``
-            are integer codes into :data:`ARMS` and :data:`STATES`; ``may_dec`` is True for May–December.
-        events: one row per (replication, arm, year, event) with ``count`` (distinct events; incentive
-            milestones counted once per person and milestone).
-        basis: the last ``basis_months`` simulated months by (replication, arm, state, married, children…) with
-            ``months_per_year`` (annualised), in_programme relabelled as social_assistance: the level the
-            extrapolation starts from.
+            children_6_10, children_11_17) with ``months`` (count of person-months). ``arm`` and
+            ``state`` are integer codes into :data:`ARMS` and :data:`STATES`; ``may_dec`` is True
+            for May–December.
+        events: one row per (replication, arm, year, event) with ``count``: ``incentive_milestone``
+            (once per person and milestone) and ``assessment`` (programme arm; see
+            ``assessment_source``).
+        basis: the last ``basis_months`` simulated months by (replication, arm, state, married,
+            children…) with ``months_per_year`` (annualised), in_programme relabelled as
+            social_assistance: the level the extrapolation starts from.
         replications: the replication ids.
         first_month: the first simulated month.
         horizon_month: the last simulated month.
         basis_months: number of months in the extrapolation basis (≤ 12).
+        assessment_source: the events counted as assessments: ``assessment_started``, or
+            ``referred`` when the table has no ``assessment_started`` (every referred person is
+            assessed), or ``none``.
     """
 
     cells: pd.DataFrame
@@ -165,10 +322,11 @@ class StateCounts:
     first_month: pd.Timestamp
     horizon_month: pd.Timestamp
     basis_months: int
+    assessment_source: str = "assessment_started"
 
 
-def _codes(series: pd.Series, names: tuple[str, ...], column: str) -> np.ndarray:
-    """Integer codes of ``series`` into ``names`` (fast for categoricals: maps the categories only)."""
+def category_codes(series: pd.Series, names: tuple[str, ...], column: str) -> np.ndarray:
+    """Integer codes of ``series`` into ``names`` (categoricals: only categories mapped)."""
     if isinstance(series.dtype, pd.CategoricalDtype):
         cat_codes = series.cat.codes.to_numpy()
         categories = [str(c) for c in series.cat.categories]
@@ -176,7 +334,9 @@ def _codes(series: pd.Series, names: tuple[str, ...], column: str) -> np.ndarray
         cat_codes, uniques = pd.factorize(series.astype(str), use_na_sentinel=True)
         categories = [str(c) for c in uniques]
     lookup = {n: i for i, n in enumerate(names)}
-    bad = sorted({categories[c] for c in np.unique(cat_codes[cat_codes >= 0]) if categories[c] not in lookup})
+    bad = sorted(
+        {categories[c] for c in np.unique(cat_codes[cat_codes >= 0]) if categories[c] not in lookup}
+    )
     if bad or (cat_codes < 0).any():
         raise ValueError(f"unknown {column} value(s) {bad or ['<missing>']}; allowed {list(names)}")
     mapping = np.array([lookup.get(c, -1) for c in categories], dtype=np.int64)
@@ -188,8 +348,10 @@ def _month_numbers(values: pd.Series | np.ndarray) -> np.ndarray:
     return np.asarray(pd.to_datetime(values).to_numpy()).astype("datetime64[M]").astype(np.int64)
 
 
-def _group(keys: list[np.ndarray], weights: np.ndarray | None = None) -> tuple[list[np.ndarray], np.ndarray]:
-    """Group rows by non-negative integer keys (mixed radix code); return the key columns and the weight sums."""
+def _group(
+    keys: list[np.ndarray], weights: np.ndarray | None = None
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Group rows by non-negative integer keys (mixed radix); return key columns and sums."""
     radices = [int(k.max()) + 1 if k.size else 1 for k in keys]
     code = np.zeros(keys[0].shape, dtype=np.int64)
     for k, r in zip(keys, radices, strict=True):
@@ -214,13 +376,16 @@ def _group(keys: list[np.ndarray], weights: np.ndarray | None = None) -> tuple[l
     return cols[::-1], sums.astype(float)
 
 
-def count_states(persons: pd.DataFrame, person_months: pd.DataFrame, events: pd.DataFrame) -> StateCounts:
+def count_states(
+    persons: pd.DataFrame, person_months: pd.DataFrame, events: pd.DataFrame
+) -> StateCounts:
     """Aggregate the tidy tables into the counts that the ledger prices.
 
     Args:
         persons: the ``persons`` table (household attributes, age, referral date).
         person_months: the ``person_months`` table (both arms).
-        events: the ``events`` table (both arms); only incentive milestones and assessments carry money.
+        events: the ``events`` table (both arms); only incentive milestones and assessments
+            (``assessment_started``, else ``referred``, programme arm) carry money.
 
     Returns:
         The aggregated counts.
@@ -232,8 +397,8 @@ def count_states(persons: pd.DataFrame, person_months: pd.DataFrame, events: pd.
         raise ValueError("person_months is empty: nothing to price")
     pm_rep = person_months["replication"].to_numpy(np.int64)
     pm_person = person_months["person"].to_numpy(np.int64)
-    arm = _codes(person_months["arm"], ARMS, "arm")
-    state = _codes(person_months["state"], STATES, "state")
+    arm = category_codes(person_months["arm"], ARMS, "arm")
+    state = category_codes(person_months["state"], STATES, "state")
     month_no = _month_numbers(person_months["month"])
     year = month_no // 12 + 1970
     may_dec = (month_no % 12 + 1 >= 5).astype(np.int64)
@@ -258,7 +423,9 @@ def count_states(persons: pd.DataFrame, person_months: pd.DataFrame, events: pd.
         for c in ("children_0_5", "children_6_10", "children_11_17")
     ]
     age_ref = persons["age_at_referral_years"].to_numpy(float)[row]
-    ref_day = np.asarray(pd.to_datetime(persons["referral_date"]).to_numpy()).astype("datetime64[D]")[row]
+    ref_day = np.asarray(pd.to_datetime(persons["referral_date"]).to_numpy()).astype(
+        "datetime64[D]"
+    )[row]
     mid_month = month_no.astype("datetime64[M]").astype("datetime64[D]") + np.timedelta64(14, "D")
     age = age_ref + (mid_month - ref_day).astype(np.int64) / 365.25
     under_25 = (age < 25.0).astype(np.int64)
@@ -267,7 +434,8 @@ def count_states(persons: pd.DataFrame, person_months: pd.DataFrame, events: pd.
     rep_pos = np.searchsorted(reps, pm_rep)
     y0 = int(year.min())
     cols, months = _group(
-        [rep_pos, arm, year - y0, may_dec, state, under_25, married, *kids], weights=np.ones(len(year))
+        [rep_pos, arm, year - y0, may_dec, state, under_25, married, *kids],
+        weights=np.ones(len(year)),
     )
     cells = pd.DataFrame(
         {
@@ -293,7 +461,8 @@ def count_states(persons: pd.DataFrame, person_months: pd.DataFrame, events: pd.
     b_state = state[sel].copy()
     b_state[b_state == _S["in_programme"]] = _S["social_assistance"]
     bcols, bmonths = _group(
-        [rep_pos[sel], arm[sel], b_state, married[sel], *(k[sel] for k in kids)], weights=np.ones(int(sel.sum()))
+        [rep_pos[sel], arm[sel], b_state, married[sel], *(k[sel] for k in kids)],
+        weights=np.ones(int(sel.sum())),
     )
     basis = pd.DataFrame(
         {
@@ -308,26 +477,31 @@ def count_states(persons: pd.DataFrame, person_months: pd.DataFrame, events: pd.
         }
     )
 
-    # Money events.
-    ev = events[events["event"].astype(str).isin(MONEY_EVENTS)]
+    # Money events: incentive milestones (any arm) and assessments (programme arm only).
+    ev_all = events.assign(event=events["event"].astype(str), arm=events["arm"].astype(str))
+    inc = ev_all[ev_all["event"] == "incentive_milestone"]
+    # One payment per person and milestone: repeats of (replication, arm, person, milestone) drop.
+    inc = inc.assign(detail=inc["detail"].astype(str)).sort_values("time")
+    inc = inc.drop_duplicates(["replication", "arm", "person", "detail"])
+    in_prog = ev_all[ev_all["arm"] == "programme"]
+    assessment_source = "assessment_started"
+    assess = in_prog[in_prog["event"] == "assessment_started"]
+    if assess.empty:
+        # Tables without assessment_started: every referred person is assessed (IMDi 4-2007 table 3,
+        # "referred and assessed").
+        assessment_source = "referred"
+        assess = in_prog[in_prog["event"] == "referred"]
+    if assess.empty:
+        assessment_source = "none"
+    ev = pd.concat([inc, assess.assign(event="assessment")], ignore_index=True)
     if len(ev):
-        ev = ev.assign(event=ev["event"].astype(str), detail=ev["detail"].astype(str), arm=ev["arm"].astype(str))
-        inc = ev["event"] == "incentive_milestone"
-        # One payment per person and milestone: duplicates of (replication, arm, person, milestone) drop.
-        ev = pd.concat(
-            [
-                ev[inc].sort_values("time").drop_duplicates(["replication", "arm", "person", "detail"]),
-                ev[~inc],
-            ]
-        )
-        ev_year = _month_numbers(ev["time"]) // 12 + 1970
         ev_counts = (
             pd.DataFrame(
                 {
                     "replication": ev["replication"].to_numpy(np.int64),
-                    "arm": _codes(ev["arm"], ARMS, "arm"),
-                    "year": ev_year,
-                    "event": ev["event"].to_numpy(),
+                    "arm": category_codes(ev["arm"], ARMS, "arm"),
+                    "year": _month_numbers(ev["time"]) // 12 + 1970,
+                    "event": ev["event"].to_numpy(dtype=object),
                 }
             )
             .groupby(["replication", "arm", "year", "event"], as_index=False)
@@ -338,7 +512,15 @@ def count_states(persons: pd.DataFrame, person_months: pd.DataFrame, events: pd.
     else:
         ev_counts = pd.DataFrame(
             {"replication": [], "arm": [], "year": [], "event": [], "count": []}
-        ).astype({"replication": np.int64, "arm": np.int64, "year": np.int64, "event": object, "count": float})
+        ).astype(
+            {
+                "replication": np.int64,
+                "arm": np.int64,
+                "year": np.int64,
+                "event": object,
+                "count": float,
+            }
+        )
 
     return StateCounts(
         cells=cells,
@@ -348,6 +530,7 @@ def count_states(persons: pd.DataFrame, person_months: pd.DataFrame, events: pd.
         first_month=pd.Timestamp(np.datetime64(first_no, "M")),
         horizon_month=pd.Timestamp(np.datetime64(horizon_no, "M")),
         basis_months=basis_months,
+        assessment_source=assessment_source,
     )
 
 
@@ -411,9 +594,10 @@ def household_norm_nok_per_month(
 ) -> np.ndarray:
     """Monthly social assistance a household receives (NOK of ``price_year``).
 
-    Guideline rate for one or two adults plus the children's rates by age band, plus housing costs, less the
-    child benefit (which counts as income). This is the level year-long recipients are paid; the housing
-    parameter is calibrated so that it matches SSB's NOK 8 579/month for them (docs/economics.md).
+    Guideline rate for one or two adults plus the children's rates by age band, plus housing costs,
+    less the child benefit (which counts as income). This is the level year-long recipients are
+    paid; the housing parameter is calibrated so that it matches SSB's NOK 8 579/month for them
+    (docs/economics.md).
     """
     g = GIndex(params, price_year)
     policy = EconomicPolicy(price_year=price_year)
@@ -428,7 +612,9 @@ def _norm(married, c0, c1, c2, up) -> np.ndarray:
     return np.maximum(adults + kids + up["housing"] - (c0 + c1 + c2) * up["child_benefit"], 0.0)
 
 
-def _price_post(c: dict[str, np.ndarray], n: np.ndarray, up: dict[str, float]) -> dict[str, np.ndarray]:
+def _price_post(
+    c: dict[str, np.ndarray], n: np.ndarray, up: dict[str, float]
+) -> dict[str, np.ndarray]:
     """Post-programme flows of count cells (``n`` = person-months, or person-months per year)."""
     s = c["state"]
     sa_months = (
@@ -466,14 +652,23 @@ def _price_programme(
     prog = c["months"] * (c["state"] == _S["in_programme"])
     norm = _norm(c["married"], c["children_0_5"], c["children_6_10"], c["children_11_17"], up)
     if policy.stipend_level == "g_multiple":
-        g_month = g.in_force(c["year"], np.where(c["may_dec"], 5, 1)) * g.factor(c["year"], policy.price_year)
-        gross = policy.g_multiple_per_year * g_month / 12.0 * np.where(c["under_25"], policy.under_25_fraction, 1.0)
+        g_month = g.in_force(c["year"], np.where(c["may_dec"], 5, 1)) * g.factor(
+            c["year"], policy.price_year
+        )
+        gross = (
+            policy.g_multiple_per_year
+            * g_month
+            / 12.0
+            * np.where(c["under_25"], policy.under_25_fraction, 1.0)
+        )
     else:
         gross = norm
     places = prog * c["children_0_5"] * up["childcare_share"]
     return {
         "stipend": prog * gross * up["stipend_kept"],
-        "supplementary_social_assistance": prog * up["supplementary_share"] * np.maximum(norm - gross, 0.0),
+        "supplementary_social_assistance": prog
+        * up["supplementary_share"]
+        * np.maximum(norm - gross, 0.0),
         "courses_and_measures": prog * up["courses_month"],
         "nav_measures": prog * up["nav_month"],
         "childcare_programme": places * up["childcare_cost"],
@@ -490,23 +685,29 @@ def _arrays(df: pd.DataFrame) -> dict[str, np.ndarray]:
 def analysis_years(counts: StateCounts, policy: EconomicPolicy) -> tuple[int, int]:
     """(base year, last year) of the analysis.
 
-    The base year is ``policy.base_year`` or else the first year with person-months or adviser FTE; the
-    analysis runs ``policy.analysis_horizon_years`` calendar years from it.
+    The base year is ``policy.base_year`` or else the first year with person-months or adviser FTE;
+    the analysis runs ``policy.analysis_horizon_years`` calendar years from it.
+
+    Raises:
+        ValueError: ``policy.base_year`` after the first year with flows (they would be lost).
     """
-    if policy.base_year is not None:
-        base = policy.base_year
-    else:
-        base = counts.first_month.year
-        staffed = policy.staff_fte_by_month[policy.staff_fte_by_month > 0]
-        if len(staffed):
-            base = min(base, staffed.index.min().year)
+    first = counts.first_month.year
+    staffed = policy.staff_fte_by_month[policy.staff_fte_by_month > 0]
+    if len(staffed):
+        first = min(first, staffed.index.min().year)
+    if policy.base_year is not None and policy.base_year > first:
+        raise ValueError(
+            f"base_year {policy.base_year} is after the first year with flows ({first}); "
+            "those flows would be lost"
+        )
+    base = first if policy.base_year is None else policy.base_year
     return base, base + policy.analysis_horizon_years - 1
 
 
 def _extrapolation_weights(
     horizon_month: pd.Timestamp, last_year: int, persistence: float, real_growth: float
 ) -> pd.DataFrame:
-    """Per year after the horizon: sums over its months of level and effect weights (fractions of a year)."""
+    """Per year after the horizon: sums over its months of the level and effect weights (years)."""
     h = horizon_month.year * 12 + horizon_month.month - 1
     end = last_year * 12 + 11
     if end <= h:
@@ -527,7 +728,9 @@ def _extrapolation_weights(
     return df.groupby("year", as_index=False).sum()
 
 
-def ledger_from_counts(counts: StateCounts, policy: EconomicPolicy, params: ParameterSet) -> pd.DataFrame:
+def ledger_from_counts(
+    counts: StateCounts, policy: EconomicPolicy, params: ParameterSet
+) -> pd.DataFrame:
     """Price aggregated counts: the ledger for one policy and one parameter set.
 
     Args:
@@ -536,9 +739,9 @@ def ledger_from_counts(counts: StateCounts, policy: EconomicPolicy, params: Para
         params: the registry (point values or one PSA draw).
 
     Returns:
-        The ledger (columns :data:`LEDGER_COLUMNS`): one row per replication × arm × year × flow (× whether
-        extrapolated), NOK of ``policy.price_year``, undiscounted. Years run from the base year to the end of
-        the analysis horizon; flows after it are dropped.
+        The ledger (columns :data:`LEDGER_COLUMNS`): one row per replication × arm × year × flow (×
+        whether extrapolated), NOK of ``policy.price_year``, undiscounted. Years run from the base
+        year to the end of the analysis horizon; flows after it are dropped.
     """
     base, last = analysis_years(counts, policy)
     g = GIndex(params, max(last, policy.price_year, int(counts.cells["year"].max())) + 1)
@@ -553,7 +756,9 @@ def ledger_from_counts(counts: StateCounts, policy: EconomicPolicy, params: Para
     cells = counts.cells[(counts.cells["year"] >= base) & (counts.cells["year"] <= last)]
     c = _arrays(cells)
     if len(cells):
-        flat = (np.searchsorted(reps, c["replication"]) * 2 + c["arm"]) * n_year + (c["year"] - base)
+        flat = (np.searchsorted(reps, c["replication"]) * 2 + c["arm"]) * n_year + (
+            c["year"] - base
+        )
         priced = {**_price_post(c, c["months"], up), **_price_programme(c, up, policy, g)}
         view = money.reshape(n_rep * 2 * n_year, n_flow)
         for name, amount in priced.items():
@@ -562,7 +767,7 @@ def ledger_from_counts(counts: StateCounts, policy: EconomicPolicy, params: Para
     ev = counts.events[(counts.events["year"] >= base) & (counts.events["year"] <= last)]
     for event, flow, price in (
         ("incentive_milestone", "incentive_payments", up["incentive_each"]),
-        ("assessment_started", "assessment", up["assessment_each"]),
+        ("assessment", "assessment", up["assessment_each"]),
     ):
         e = ev[ev["event"] == event]
         if len(e):
@@ -579,8 +784,12 @@ def ledger_from_counts(counts: StateCounts, policy: EconomicPolicy, params: Para
     fte = policy.staff_fte_by_month
     fte = fte[(fte.index.year >= base) & (fte.index.year <= last)]
     if len(fte):
-        by_year = np.bincount(fte.index.year.to_numpy() - base, weights=fte.to_numpy(), minlength=n_year)
-        money[:, _A["programme"], :, fidx["project_staff"]] += by_year[None, :] * up["staff_fte_month"]
+        by_year = np.bincount(
+            fte.index.year.to_numpy() - base, weights=fte.to_numpy(), minlength=n_year
+        )
+        money[:, _A["programme"], :, fidx["project_staff"]] += (
+            by_year[None, :] * up["staff_fte_month"]
+        )
 
     years = np.arange(base, last + 1)
     sim = _to_long(money, reps, years, extrapolated=False)
@@ -605,8 +814,16 @@ def ledger_from_counts(counts: StateCounts, policy: EconomicPolicy, params: Para
         cf = basis[:, _A["counterfactual"], :]
         diff = basis[:, _A["programme"], :] - cf
         is_q = np.array([FLOW_INDEX[f].kind == "quantity" for f in FLOW_NAMES])
-        lvl = np.where(is_q[None, :], weights["level_q"].to_numpy()[:, None], weights["level"].to_numpy()[:, None])
-        eff = np.where(is_q[None, :], weights["effect_q"].to_numpy()[:, None], weights["effect"].to_numpy()[:, None])
+        lvl = np.where(
+            is_q[None, :],
+            weights["level_q"].to_numpy()[:, None],
+            weights["level"].to_numpy()[:, None],
+        )
+        eff = np.where(
+            is_q[None, :],
+            weights["effect_q"].to_numpy()[:, None],
+            weights["effect"].to_numpy()[:, None],
+        )
         ext = np.zeros((n_rep, 2, len(weights), n_flow))
         ext[:, _A["counterfactual"]] = cf[:, None, :] * lvl[None]
         ext[:, _A["programme"]] = cf[:, None, :] * lvl[None] + diff[:, None, :] * eff[None]
@@ -628,7 +845,9 @@ def ledger_from_counts(counts: StateCounts, policy: EconomicPolicy, params: Para
     return out
 
 
-def _to_long(arr: np.ndarray, reps: np.ndarray, years: np.ndarray, extrapolated: bool) -> pd.DataFrame:
+def _to_long(
+    arr: np.ndarray, reps: np.ndarray, years: np.ndarray, extrapolated: bool
+) -> pd.DataFrame:
     """(replication, arm, year, flow) array → long ledger rows."""
     n_rep, n_arm, n_year, n_flow = arr.shape
     flat = arr.reshape(-1)
@@ -691,14 +910,17 @@ def arm_effects(ledger: pd.DataFrame) -> pd.DataFrame:
         ledger: from :func:`build_ledger`.
 
     Returns:
-        The ledger's columns without ``arm``; ``amount_nok`` and ``person_years`` are the differences.
+        The ledger's columns without ``arm``; ``amount_nok`` and ``person_years`` are the
+        differences.
     """
     keys = ["replication", "year", "flow", "extrapolated"]
     df = ledger[[*keys, "arm", "amount_nok", "person_years"]].copy()
     sign = np.where(df["arm"].astype(str).to_numpy() == "programme", 1.0, -1.0)
     df["amount_nok"] = df["amount_nok"].to_numpy() * sign
     df["person_years"] = df["person_years"].to_numpy() * sign
-    out = df.groupby(keys, observed=True, sort=True, as_index=False)[["amount_nok", "person_years"]].sum()
+    out = df.groupby(keys, observed=True, sort=True, as_index=False)[
+        ["amount_nok", "person_years"]
+    ].sum()
     flows = out["flow"].astype(str)
     for col in ("payer", "receiver", "kind", "group"):
         out[col] = pd.Categorical(flows.map({f.name: getattr(f, col) for f in FLOWS}))
@@ -719,9 +941,17 @@ def party_positions(ledger: pd.DataFrame) -> pd.DataFrame:
         :data:`PARTIES`; ``society`` is the other side of real resource flows, not a party).
     """
     money = ledger[ledger["kind"].astype(str) != "quantity"]
-    keys = [c for c in ("replication", "arm", "year", "flow", "kind", "group", "extrapolated") if c in money.columns]
-    recv = money[keys].assign(party=money["receiver"].astype(str), amount_nok=money["amount_nok"].to_numpy())
-    pay = money[keys].assign(party=money["payer"].astype(str), amount_nok=-money["amount_nok"].to_numpy())
+    keys = [
+        c
+        for c in ("replication", "arm", "year", "flow", "kind", "group", "extrapolated")
+        if c in money.columns
+    ]
+    recv = money[keys].assign(
+        party=money["receiver"].astype(str), amount_nok=money["amount_nok"].to_numpy()
+    )
+    pay = money[keys].assign(
+        party=money["payer"].astype(str), amount_nok=-money["amount_nok"].to_numpy()
+    )
     both = pd.concat([recv, pay], ignore_index=True)
     return both[both["party"].isin(PARTIES)].reset_index(drop=True)
 
@@ -729,8 +959,9 @@ def party_positions(ledger: pd.DataFrame) -> pd.DataFrame:
 def transfers_net(ledger: pd.DataFrame) -> float:
     """Sum over all parties of their positions on transfer rows: 0 for a sound ledger (NOK).
 
-    Transfers move money between state, municipality, participant and employer; for society they net to zero.
-    A transfer with ``society`` (or an unknown actor) on one side would show up here as a non-zero sum.
+    Transfers move money between state, municipality, participant and employer; for society they net
+    to zero. A transfer with ``society`` (or an unknown actor) on one side would show up here as a
+    non-zero sum.
 
     Args:
         ledger: a ledger or an effect ledger.

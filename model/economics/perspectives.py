@@ -1,22 +1,23 @@
-"""Perspectives: who gains and who pays, discounted: NPV, benefit-cost ratio, payback, cost-effectiveness.
+"""Perspectives: who gains and who pays, discounted: NPV, benefit-cost ratio, payback,
+cost-effectiveness.
 
 Each party's position on a ledger row is ``+amount`` if it receives and ``−amount`` if it pays
 (:func:`model.economics.ledger.party_positions`). The perspectives:
 
 * ``state``, ``municipality``, ``participant``, ``employer``: the party's positions.
 * ``public``: state + municipality (the budget perspective).
-* ``society``: the sum of the four parties' positions, so transfers cancel and what remains is production
-  less real resource use, minus the tax financing cost (MCPF):
-  ``tax_financing_cost_t = cba.tax_financing_cost_share · (state_t + municipality_t)`` (negative when the
-  public budgets have a net cost, positive when they have a net gain).
+* ``society``: the sum of the four parties' positions, so transfers cancel and what remains is
+  production less real resource use, minus the tax financing cost (MCPF): ``tax_financing_cost_t =
+  cba.tax_financing_cost_share · (state_t + municipality_t)`` (negative when the public budgets have
+  a net cost, positive when they have a net gain).
 
-Identity (tested): ``NPV_society = NPV_state + NPV_municipality + NPV_participant + NPV_employer
-+ PV(tax_financing_cost)``, with ``NPV_employer = 0`` because production is valued at the gross wage incl.
-employer contributions.
+Identity (tested): ``NPV_society = NPV_state + NPV_municipality + NPV_participant + NPV_employer +
+PV(tax_financing_cost)``, with ``NPV_employer = 0`` because production is valued at the gross wage
+incl. employer contributions.
 
-Benefit-cost ratio of a perspective: ``PV of gains / PV of costs`` where, for each ledger line (flow) of that
-perspective, the discounted total over the analysis horizon counts as a gain if positive and as a cost if
-negative. ``inf`` when there are gains and no costs, NaN when neither.
+Benefit-cost ratio of a perspective: ``PV of gains / PV of costs`` where, for each ledger line
+(flow) of that perspective, the discounted total over the analysis horizon counts as a gain if
+positive and as a cost if negative. ``inf`` when there are gains and no costs, NaN when neither.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from model.economics.discounting import discount_factors
-from model.economics.ledger import FLOW_INDEX, PARTIES, party_positions
+from model.economics.ledger import FLOW_NAMES, FLOWS, PARTIES, category_codes
 from model.economics.policy import EconomicPolicy
 from model.parameters import ParameterSet
 
@@ -34,6 +35,27 @@ PERSPECTIVES = ("society", "state", "municipality", "participant")
 #: Every perspective in :func:`perspective_ledger`.
 ALL_PERSPECTIVES = ("society", "state", "municipality", "participant", "employer", "public")
 MCPF_FLOW = "tax_financing_cost"
+
+#: Ledger lines of the perspectives: the flows, then the tax financing cost.
+_LINE_NAMES = (*FLOW_NAMES, MCPF_FLOW)
+_SIGNS = np.array(
+    [[(p == f.receiver) - (p == f.payer) for p in PARTIES] for f in FLOWS], dtype=float
+)
+_IS_TRANSFER = np.array([f.kind == "transfer" for f in FLOWS])
+
+
+def _line_meta(attr: str, mcpf_value: str) -> tuple[np.ndarray, list[str]]:
+    values = [getattr(f, attr) for f in FLOWS] + [mcpf_value]
+    cats = sorted(set(values))
+    return np.array([cats.index(v) for v in values]), cats
+
+
+_LINE_META = {
+    "payer": _line_meta("payer", "society"),
+    "receiver": _line_meta("receiver", "deadweight_loss"),
+    "kind": _line_meta("kind", "resource"),
+    "group": _line_meta("group", "tax_financing"),
+}
 
 EVALUATION_COLUMNS = (
     "replication",
@@ -51,7 +73,7 @@ EVALUATION_COLUMNS = (
 
 
 def base_year_of(effects: pd.DataFrame, policy: EconomicPolicy) -> int:
-    """The year discounted to: ``policy.base_year``, else the ledger's recorded base year, else its first year."""
+    """The year discounted to: ``policy.base_year``, else the ledger's, else its first year."""
     if policy.base_year is not None:
         return policy.base_year
     if "base_year" in effects.attrs:
@@ -59,7 +81,9 @@ def base_year_of(effects: pd.DataFrame, policy: EconomicPolicy) -> int:
     return int(effects["year"].min())
 
 
-def perspective_ledger(effects: pd.DataFrame, policy: EconomicPolicy, params: ParameterSet) -> pd.DataFrame:
+def perspective_ledger(
+    effects: pd.DataFrame, policy: EconomicPolicy, params: ParameterSet
+) -> pd.DataFrame:
     """The effect ledger seen from every perspective, by year and line, undiscounted and discounted.
 
     Args:
@@ -69,51 +93,102 @@ def perspective_ledger(effects: pd.DataFrame, policy: EconomicPolicy, params: Pa
 
     Returns:
         Columns ``replication, year, perspective, flow, payer, receiver, kind, group, extrapolated,
-        amount_nok, discount_factor, pv_nok`` (NOK of the price year). Society's transfer lines are left out
-        (they are exactly zero); society's ``tax_financing_cost`` line is the MCPF.
+        amount_nok, discount_factor, pv_nok`` (NOK of the price year). Society's transfer lines are
+        left out (they are exactly zero); society's ``tax_financing_cost`` line is the MCPF.
     """
     base = base_year_of(effects, policy)
-    pos = party_positions(effects)
-    keys = ["replication", "year", "flow", "extrapolated"]
-    pos = pos[[*keys, "party", "amount_nok"]].assign(flow=pos["flow"].astype(str))
-    parties = pos.rename(columns={"party": "perspective"})
-    parties = parties.groupby([*keys, "perspective"], as_index=False, sort=False)["amount_nok"].sum()
+    money = effects[effects["kind"].astype(str) != "quantity"]
+    f = category_codes(money["flow"], FLOW_NAMES, "flow")
+    amount = money["amount_nok"].to_numpy(float)
+    rep = money["replication"].to_numpy(np.int64)
+    year = money["year"].to_numpy(np.int64)
+    ext = money["extrapolated"].to_numpy(bool)
+    signs = _SIGNS[f]  # (rows, parties): +1 receiver, -1 payer
+    pos = amount[:, None] * signs
+    persp = {name: i for i, name in enumerate(ALL_PERSPECTIVES)}
+    blocks: list[tuple[np.ndarray, ...]] = []
 
-    public = parties[parties["perspective"].isin(("state", "municipality"))]
-    public = public.groupby(keys, as_index=False, sort=False)["amount_nok"].sum().assign(perspective="public")
+    def add(mask: np.ndarray, name: str, values: np.ndarray) -> None:
+        n = int(mask.sum())
+        blocks.append(
+            (rep[mask], year[mask], f[mask], ext[mask], np.full(n, persp[name]), values[mask])
+        )
 
-    society = parties.groupby(keys, as_index=False, sort=False)["amount_nok"].sum()
-    kinds = society["flow"].map({n: f.kind for n, f in FLOW_INDEX.items()})
-    society = society[kinds.to_numpy() != "transfer"].assign(perspective="society")
+    for j, party in enumerate(PARTIES):
+        add(signs[:, j] != 0, party, pos[:, j])
+    i_state, i_mun = PARTIES.index("state"), PARTIES.index("municipality")
+    public = pos[:, i_state] + pos[:, i_mun]
+    add((signs[:, i_state] != 0) | (signs[:, i_mun] != 0), "public", public)
+    add(~_IS_TRANSFER[f], "society", pos.sum(axis=1))
+    # Tax financing cost: a share of the net public effect of each replication and year.
+    (m_rep, m_year, m_ext), m_sum = _group_sum(
+        [rep, year - year.min(initial=0), ext.astype(np.int64)], public
+    )
     share = params.v("cba.tax_financing_cost_share")
-    mcpf = public.groupby(["replication", "year", "extrapolated"], as_index=False, sort=False)["amount_nok"].sum()
-    mcpf = mcpf.assign(flow=MCPF_FLOW, perspective="society", amount_nok=share * mcpf["amount_nok"])
-
-    out = pd.concat([parties, public, society, mcpf], ignore_index=True)
-    meta = {n: (f.payer, f.receiver, f.kind, f.group) for n, f in FLOW_INDEX.items()}
-    meta[MCPF_FLOW] = ("society", "deadweight_loss", "resource", "tax_financing")
-    cols = list(zip(*(meta[f] for f in out["flow"]), strict=True))
-    for name, values in zip(("payer", "receiver", "kind", "group"), cols, strict=True):
-        out[name] = pd.Categorical(values)
-    out["perspective"] = pd.Categorical(out["perspective"], categories=ALL_PERSPECTIVES)
-    out["flow"] = pd.Categorical(out["flow"])
-    out["discount_factor"] = discount_factors(out["year"].to_numpy() - base, policy.discounting, params)
-    out["pv_nok"] = out["amount_nok"] * out["discount_factor"]
-    out = out.sort_values(["replication", "perspective", "year", "flow"], ignore_index=True)
+    blocks.append(
+        (
+            m_rep,
+            m_year + year.min(initial=0),
+            np.full(m_rep.size, len(FLOW_NAMES)),
+            m_ext.astype(bool),
+            np.full(m_rep.size, persp["society"]),
+            share * m_sum,
+        )
+    )
+    cols = [np.concatenate(c) for c in zip(*blocks, strict=True)]
+    r, y, fc, e, pc, a = cols
+    order = np.lexsort((fc, y, pc, r))
+    r, y, fc, e, pc, a = (c[order] for c in (r, y, fc, e, pc, a))
+    d = discount_factors(y - base, policy.discounting, params)
+    out = pd.DataFrame(
+        {
+            "replication": r.astype(np.int32),
+            "year": y.astype(np.int32),
+            "perspective": pd.Categorical.from_codes(pc, ALL_PERSPECTIVES),
+            "flow": pd.Categorical.from_codes(fc, _LINE_NAMES),
+            "payer": pd.Categorical.from_codes(_LINE_META["payer"][0][fc], _LINE_META["payer"][1]),
+            "receiver": pd.Categorical.from_codes(
+                _LINE_META["receiver"][0][fc], _LINE_META["receiver"][1]
+            ),
+            "kind": pd.Categorical.from_codes(_LINE_META["kind"][0][fc], _LINE_META["kind"][1]),
+            "group": pd.Categorical.from_codes(_LINE_META["group"][0][fc], _LINE_META["group"][1]),
+            "extrapolated": e,
+            "amount_nok": a,
+            "discount_factor": d,
+            "pv_nok": a * d,
+        }
+    )
     out.attrs.update(effects.attrs)
     out.attrs["base_year"] = base
-    return out[
-        [
-            "replication", "year", "perspective", "flow", "payer", "receiver", "kind", "group", "extrapolated",
-            "amount_nok", "discount_factor", "pv_nok",
-        ]
-    ]
+    return out
+
+
+def _group_sum(keys: list[np.ndarray], values: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """Sum ``values`` by non-negative integer ``keys``; return the distinct keys and the sums."""
+    if values.size == 0:
+        return [k[:0] for k in keys], values[:0]
+    radices = [int(k.max()) + 1 for k in keys]
+    code = np.zeros(values.size, dtype=np.int64)
+    for k, rad in zip(keys, radices, strict=True):
+        code = code * rad + k
+    uniq, inv = np.unique(code, return_inverse=True)
+    sums = np.bincount(inv, weights=values, minlength=uniq.size)
+    cols = []
+    rest = uniq
+    for rad in reversed(radices):
+        rest, col = np.divmod(rest, rad)
+        cols.append(col)
+    return cols[::-1], sums
 
 
 def _payback(pv_by_year: pd.DataFrame) -> pd.Series:
-    """First year from which the cumulative discounted NPV is positive and stays positive (else <NA>)."""
+    """First year from which the cumulative discounted NPV is and stays positive (else <NA>)."""
     wide = pv_by_year.pivot_table(
-        index=["replication", "perspective"], columns="year", values="pv_nok", aggfunc="sum", fill_value=0.0,
+        index=["replication", "perspective"],
+        columns="year",
+        values="pv_nok",
+        aggfunc="sum",
+        fill_value=0.0,
         observed=True,
     )
     years = wide.columns.to_numpy()
@@ -122,9 +197,7 @@ def _payback(pv_by_year: pd.DataFrame) -> pd.Series:
     any_nonpos = nonpos.any(axis=1)
     last_nonpos = np.where(any_nonpos, nonpos.shape[1] - 1 - np.argmax(nonpos[:, ::-1], axis=1), -1)
     first_ok = last_nonpos + 1
-    vals = pd.array(
-        [int(years[i]) if i < len(years) else pd.NA for i in first_ok], dtype="Int64"
-    )
+    vals = pd.array([int(years[i]) if i < len(years) else pd.NA for i in first_ok], dtype="Int64")
     return pd.Series(vals, index=wide.index, name="payback_year")
 
 
@@ -146,19 +219,23 @@ def evaluate(
         One row per replication × perspective with columns :data:`EVALUATION_COLUMNS`:
 
         * ``npv_nok``: net present value (NOK of the price year, discounted to the base year).
-        * ``pv_gains_nok`` / ``pv_costs_nok``: PV of the lines with a positive / negative discounted total.
+        * ``pv_gains_nok`` / ``pv_costs_nok``: PV of the lines with a positive / negative discounted
+          total.
         * ``bcr``: ``pv_gains_nok / pv_costs_nok``.
-        * ``payback_year``: first calendar year from which the cumulative discounted NPV is and stays > 0;
-          ``<NA>`` if it never does within the horizon.
-        * ``cost_per_extra_employed_person_year_nok``: the programme's gross cost to public budgets (PV of the
-          ``programme`` lines from the public perspective: stipend, supplementary social assistance, staff,
-          assessment, courses, NAV measures, childcare during the programme) divided by the discounted extra
-          employed person-years (same discount factors); NaN if there are none. The same on every row of a
+        * ``payback_year``: first calendar year from which the cumulative discounted NPV is and
+          stays > 0; ``<NA>`` if it never does within the horizon.
+        * ``cost_per_extra_employed_person_year_nok``: the programme's gross cost to public budgets
+          (PV of the ``programme`` lines from the public perspective: stipend, supplementary social
+          assistance, staff, assessment, courses, NAV measures, childcare during the programme)
+          divided by the discounted extra employed person-years (same discount factors); NaN if
+          there are none. The same on every row of a replication.
+        * ``net_budget_effect_nok_per_year``: the public (state + municipality) NPV as an equivalent
+          annual amount over the analysis horizon (NPV / Σ discount factors). Same on every row of a
           replication.
-        * ``net_budget_effect_nok_per_year``: the public (state + municipality) NPV as an equivalent annual
-          amount over the analysis horizon (NPV / Σ discount factors). Same on every row of a replication.
-        * ``extra_employed_person_years``: undiscounted extra person-years in employment over the horizon.
-        * ``programme_cost_public_pv_nok``: the numerator of the cost per extra employed person-year.
+        * ``extra_employed_person_years``: undiscounted extra person-years in employment over the
+          horizon.
+        * ``programme_cost_public_pv_nok``: the numerator of the cost per extra employed
+          person-year.
     """
     pl = perspective_ledger(effects, policy, params)
     base = int(pl.attrs["base_year"])
@@ -176,20 +253,35 @@ def evaluate(
             np.where(res["pv_gains_nok"] > 0, np.inf, np.nan),
         )
     res["bcr"] = bcr
-    by_year = pl.groupby(["replication", "perspective", "year"], observed=True, as_index=False)["pv_nok"].sum()
+    by_year = pl.groupby(["replication", "perspective", "year"], observed=True, as_index=False)[
+        "pv_nok"
+    ].sum()
     res = res.join(_payback(by_year))
 
     # Public-budget metrics, one value per replication.
     reps = np.unique(effects["replication"].to_numpy())
     emp = effects[effects["flow"].astype(str) == "employed_person_years"]
     d_emp = discount_factors(emp["year"].to_numpy() - base, policy.discounting, params)
-    emp_pv = (emp["person_years"] * d_emp).groupby(emp["replication"].to_numpy()).sum().reindex(reps, fill_value=0.0)
-    emp_total = emp.groupby(emp["replication"].to_numpy())["person_years"].sum().reindex(reps, fill_value=0.0)
+    emp_pv = (
+        (emp["person_years"] * d_emp)
+        .groupby(emp["replication"].to_numpy())
+        .sum()
+        .reindex(reps, fill_value=0.0)
+    )
+    emp_total = (
+        emp.groupby(emp["replication"].to_numpy())["person_years"]
+        .sum()
+        .reindex(reps, fill_value=0.0)
+    )
     public = pl[pl["perspective"] == "public"]
-    prog_cost = -public[public["group"].astype(str) == "programme"].groupby("replication")["pv_nok"].sum()
+    prog_cost = (
+        -public[public["group"].astype(str) == "programme"].groupby("replication")["pv_nok"].sum()
+    )
     prog_cost = prog_cost.reindex(reps, fill_value=0.0)
     public_npv = public.groupby("replication")["pv_nok"].sum().reindex(reps, fill_value=0.0)
-    annuity = float(discount_factors(np.arange(policy.analysis_horizon_years), policy.discounting, params).sum())
+    annuity = float(
+        discount_factors(np.arange(policy.analysis_horizon_years), policy.discounting, params).sum()
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         cost_per = np.where(emp_pv.to_numpy() > 0, prog_cost.to_numpy() / emp_pv.to_numpy(), np.nan)
     rep_metrics = pd.DataFrame(
@@ -202,9 +294,21 @@ def evaluate(
         index=pd.Index(reps, name="replication"),
     )
     res = res.reset_index()
+    res["perspective"] = res["perspective"].astype(str)
     res = res[res["perspective"].isin(perspectives)]
+    # Every replication × perspective, also those without any flow (NPV 0).
+    full = pd.MultiIndex.from_product(
+        [reps, list(perspectives)], names=["replication", "perspective"]
+    )
+    res = res.set_index(["replication", "perspective"]).reindex(full).reset_index()
+    res[["npv_nok", "pv_gains_nok", "pv_costs_nok"]] = res[
+        ["npv_nok", "pv_gains_nok", "pv_costs_nok"]
+    ].fillna(0.0)
+    res["payback_year"] = res["payback_year"].astype("Int64")
     res = res.merge(rep_metrics, left_on="replication", right_index=True, how="left")
-    res["perspective"] = pd.Categorical(res["perspective"].astype(str), categories=list(perspectives))
+    res["perspective"] = pd.Categorical(
+        res["perspective"].astype(str), categories=list(perspectives)
+    )
     res["replication"] = res["replication"].astype(np.int32)
     res = res.sort_values(["replication", "perspective"], ignore_index=True)
     res.attrs.update({**pl.attrs, "discounting": policy.discounting})
@@ -212,14 +316,15 @@ def evaluate(
 
 
 def summarize_evaluation(evaluation: pd.DataFrame) -> pd.DataFrame:
-    """Mean, 5th and 95th percentile of each result over replications (or PSA draws), per perspective.
+    """Mean, 5th and 95th percentile of each result over replications (or PSA draws), per
+    perspective.
 
     Args:
         evaluation: from :func:`evaluate`.
 
     Returns:
-        Long table: ``perspective, metric, mean, p05, p95, n`` (``n``: replications with a finite value;
-        for ``payback_year``, those that pay back).
+        Long table: ``perspective, metric, mean, p05, p95, n`` (``n``: replications with a finite
+        value; for ``payback_year``, those that pay back).
     """
     metrics = [c for c in EVALUATION_COLUMNS if c not in ("replication", "perspective")]
     rows = []
@@ -241,7 +346,8 @@ def summarize_evaluation(evaluation: pd.DataFrame) -> pd.DataFrame:
 
 
 def summarize_ledger(perspective_ledger_df: pd.DataFrame) -> pd.DataFrame:
-    """The perspective ledger averaged over replications: by year, perspective and line (for export).
+    """The perspective ledger averaged over replications: by year, perspective and line (for
+    export).
 
     Args:
         perspective_ledger_df: from :func:`perspective_ledger`.
@@ -254,7 +360,9 @@ def summarize_ledger(perspective_ledger_df: pd.DataFrame) -> pd.DataFrame:
     n_rep = max(pl["replication"].nunique(), 1)
     keys = ["year", "perspective", "flow", "payer", "receiver", "kind", "group", "extrapolated"]
     out = pl.groupby(keys, observed=True, as_index=False).agg(
-        amount_nok=("amount_nok", "sum"), discount_factor=("discount_factor", "first"), pv_nok=("pv_nok", "sum")
+        amount_nok=("amount_nok", "sum"),
+        discount_factor=("discount_factor", "first"),
+        pv_nok=("pv_nok", "sum"),
     )
     out["amount_nok"] /= n_rep
     out["pv_nok"] /= n_rep

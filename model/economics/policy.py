@@ -1,8 +1,9 @@
 """The scenario's policy settings that the economics needs, as one small frozen value.
 
-The engine knows nothing of money; the economics knows nothing of the engine. What passes between them is
-the tidy tables (docs/data_model.md) and this :class:`EconomicPolicy`: the stipend rules, the staff actually
-employed (adviser FTE by month), the price year, the analysis horizon and the discounting scheme.
+The engine knows nothing of money; the economics knows nothing of the engine. What passes between
+them is the tidy tables (docs/data_model.md) and this :class:`EconomicPolicy`: the stipend rules,
+the staff actually employed (adviser FTE by month), the price year, the analysis horizon and the
+discounting scheme.
 """
 
 from __future__ import annotations
@@ -22,12 +23,15 @@ ABSENCE_DEDUCTIONS = ("none", "introduction_act", "strict")
 INCOME_OFFSETS = ("none", "discretionary", "full")
 DISCOUNTING_SCHEMES = ("r109_2014", "r109_2005_flat")
 
-#: Earliest price year: the G series in the registry starts in 2003, so the average G is known from 2004.
+#  Earliest price year: the G series in the registry starts in 2003, so the average G is known from
+# 2004.
 MIN_PRICE_YEAR = 2004
 
 
 def _empty_fte() -> pd.Series:
-    return pd.Series([], index=pd.DatetimeIndex([], dtype="datetime64[s]", name="month"), dtype=float, name="fte")
+    return pd.Series(
+        [], index=pd.DatetimeIndex([], dtype="datetime64[s]", name="month"), dtype=float, name="fte"
+    )
 
 
 def _normalise_fte(value: Any, file: str) -> pd.Series:
@@ -37,23 +41,39 @@ def _normalise_fte(value: Any, file: str) -> pd.Series:
     if isinstance(value, Mapping) and not isinstance(value, pd.Series):
         value = pd.Series(dict(value))
     if not isinstance(value, pd.Series):
-        raise InputError(file, "staff_fte_by_month", type(value).__name__, "a pandas Series or a mapping month → FTE")
+        raise InputError(
+            file,
+            "staff_fte_by_month",
+            type(value).__name__,
+            "a pandas Series or a mapping month → FTE",
+        )
     if value.empty:
         return _empty_fte()
     try:
         idx = pd.DatetimeIndex(pd.to_datetime(value.index))
     except (ValueError, TypeError):
-        raise InputError(file, "staff_fte_by_month", list(value.index[:3]), "months as dates (YYYY-MM-01)") from None
+        raise InputError(
+            file, "staff_fte_by_month", list(value.index[:3]), "months as dates (YYYY-MM-01)"
+        ) from None
     months = idx.to_period("M").to_timestamp()
     if (months != idx.normalize()).any():
         bad = idx[months != idx.normalize()][0]
         raise InputError(file, "staff_fte_by_month", str(bad.date()), "first-of-month dates")
     if months.has_duplicates:
-        raise InputError(file, "staff_fte_by_month", str(months[months.duplicated()][0].date()), "each month once")
+        raise InputError(
+            file,
+            "staff_fte_by_month",
+            str(months[months.duplicated()][0].date()),
+            "each month once",
+        )
     vals = pd.to_numeric(pd.Series(value.to_numpy()), errors="coerce").to_numpy(dtype=float)
     if np.isnan(vals).any() or (vals < 0).any():
-        raise InputError(file, "staff_fte_by_month", value.tolist()[:5], "non-negative numbers (FTE)")
-    out = pd.Series(vals, index=pd.DatetimeIndex(months.astype("datetime64[s]"), name="month"), name="fte")
+        raise InputError(
+            file, "staff_fte_by_month", value.tolist()[:5], "non-negative numbers (FTE)"
+        )
+    out = pd.Series(
+        vals, index=pd.DatetimeIndex(months.astype("datetime64[s]"), name="month"), name="fte"
+    )
     return out.sort_index()
 
 
@@ -66,21 +86,26 @@ class EconomicPolicy:
 
     Attributes:
         stipend_level: ``"g_multiple"`` (``g_multiple_per_year`` G a year, the national rule) or
-            ``"social_assistance"`` (the stipend equals what the household would get on social assistance).
-        g_multiple_per_year: stipend in G per year for participants aged 25 or over (2.0 nationally).
-        under_25_fraction: share of the G-multiple stipend paid to participants under 25 (2/3 nationally).
-        absence_deduction: deduction rule for invalid absence: ``"none"``, ``"introduction_act"`` (pattern of
-            the introduction act §10) or ``"strict"``.
+            ``"social_assistance"`` (the stipend equals what the household would get on social
+            assistance).
+        g_multiple_per_year: stipend in G per year for participants aged 25 or over (2.0
+            nationally).
+        under_25_fraction: share of the G-multiple stipend paid to participants under 25 (2/3
+            nationally).
+        absence_deduction: deduction rule for invalid absence: ``"none"``,
+            ``"introduction_act"`` (pattern of the introduction act §10) or ``"strict"``.
         income_offset: offsetting of other household income against the stipend: ``"none"``,
-            ``"discretionary"`` (the municipality's discretion, the national practice) or ``"full"``.
+            ``"discretionary"`` (the municipality's discretion, the national practice) or
+            ``"full"``.
         staff_fte_by_month: total adviser FTE across the scenario's projects, indexed by month
             (``datetime64[s]`` first-of-month). Costed in the programme arm only.
-        price_year: the year whose NOK all results are stated in (G-indexed, see ``model.economics.prices``).
+        price_year: the year whose NOK all results are stated in (G-indexed, see
+            ``model.economics.prices``).
         analysis_horizon_years: number of calendar years analysed, counted from the base year.
         discounting: ``"r109_2014"`` (R-109/14 and /21 step-down: 4 % → 3 % → 2 %) or
             ``"r109_2005_flat"`` (R-109/2005: 4 % flat).
-        base_year: the year discounted to (factor 1). ``None``: the first calendar year in the ledger, i.e. the
-            first year of the analysis.
+        base_year: the year discounted to (factor 1). ``None``: the first calendar year in the
+            ledger, i.e. the first year of the analysis.
     """
 
     stipend_level: str = "g_multiple"
@@ -112,7 +137,10 @@ class EconomicPolicy:
             if isinstance(v, bool) or not isinstance(v, int | float) or not lo <= float(v) <= hi:
                 raise InputError(file, key, v, f"a number in [{lo}, {hi}]")
             object.__setattr__(self, key, float(v))
-        for key, lo, hi in (("price_year", MIN_PRICE_YEAR, 2100), ("analysis_horizon_years", 1, 200)):
+        for key, lo, hi in (
+            ("price_year", MIN_PRICE_YEAR, 2100),
+            ("analysis_horizon_years", 1, 200),
+        ):
             v = getattr(self, key)
             if isinstance(v, bool) or not isinstance(v, int | np.integer) or not lo <= int(v) <= hi:
                 raise InputError(file, key, v, f"a whole number in [{lo}, {hi}]")
@@ -121,7 +149,9 @@ class EconomicPolicy:
             if isinstance(self.base_year, bool) or not isinstance(self.base_year, int | np.integer):
                 raise InputError(file, "base_year", self.base_year, "a year or None")
             object.__setattr__(self, "base_year", int(self.base_year))
-        object.__setattr__(self, "staff_fte_by_month", _normalise_fte(self.staff_fte_by_month, file))
+        object.__setattr__(
+            self, "staff_fte_by_month", _normalise_fte(self.staff_fte_by_month, file)
+        )
 
     @classmethod
     def from_values(cls, *, file: str = "scenario", **values: Any) -> EconomicPolicy:
@@ -129,8 +159,8 @@ class EconomicPolicy:
 
         Args:
             file: the file named in an :class:`~model.errors.InputError` (e.g. the scenario's path).
-            **values: the fields of :class:`EconomicPolicy`; ``staff_fte_by_month`` may be a Series or a
-                mapping ``"YYYY-MM-01" → FTE``.
+            **values: the fields of :class:`EconomicPolicy`; ``staff_fte_by_month`` may be a Series
+            or a mapping ``"YYYY-MM-01" → FTE``.
 
         Raises:
             InputError: an unknown field or a value outside what is allowed.
@@ -149,9 +179,9 @@ class EconomicPolicy:
         """Build the policy from a ``model.scenario.Scenario`` (duck-typed; nothing is imported).
 
         Uses ``scenario.stipend`` (level, g_multiple_per_year, under_25_fraction, absence_deduction,
-        income_offset), ``scenario.analysis`` (price_year, analysis_horizon_years, discounting) and the adviser
-        FTE in force on the 15th of each month from ``simulation.start_date`` to ``simulation.horizon_date``
-        (``scenario.total_fte_on``).
+        income_offset), ``scenario.analysis`` (price_year, analysis_horizon_years, discounting) and
+        the adviser FTE in force on the 15th of each month from ``simulation.start_date`` to
+        ``simulation.horizon_date`` (``scenario.total_fte_on``).
 
         Args:
             scenario: a validated scenario.
@@ -186,7 +216,9 @@ class EconomicPolicy:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values for manifests and reports (the FTE series as ``{"YYYY-MM": fte}``)."""
-        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "staff_fte_by_month"}
+        out = {
+            f.name: getattr(self, f.name) for f in fields(self) if f.name != "staff_fte_by_month"
+        }
         out["staff_fte_by_month"] = {
             m.strftime("%Y-%m"): float(v) for m, v in self.staff_fte_by_month.items()
         }

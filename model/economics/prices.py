@@ -2,18 +2,20 @@
 
 Conventions (see docs/economics.md, "Prices"):
 
-* **G in force.** G is adjusted on 1 May. In a month of year *y* the G in force is ``G[y]`` from May on and
-  ``G[y-1]`` in January–April. The stipend (a G multiple) is paid at the G in force.
-* **Average G of a year.** ``Gavg(y) = (4·G[y-1] + 8·G[y]) / 12``, the calendar-year average NAV publishes
-  ("gjennomsnittlig G"; 2006: NOK 62 161).
-* **Price year.** NOK of year *y* are converted to NOK of the price year *P* with ``Gavg(P) / Gavg(y)``.
-  G follows the general wage growth, so this is a *wage* index: amounts that follow wages (wages, G-indexed
-  benefits, staff costs) are constant in these units. Registry amounts named ``..._2006`` are NOK of 2006 and
-  are converted with ``Gavg(P) / Gavg(2006)``. CPI indexing is not offered.
-* **After 2025.** ``G[y] = G[2025]·(1 + g)^(y-2025)`` with ``g = prices.g_growth_after_2025_per_year``.
-* **Real wage growth** (``prices.real_wage_growth_per_year``) lifts the employment-related flows that are
-  extrapolated beyond the simulated horizon (``model.economics.ledger``), relative to the last simulated
-  year: G-indexing already carries wage growth inside the simulated years.
+* **G in force.** G is adjusted on 1 May. In a month of year *y* the G in force is ``G[y]`` from May
+  on and ``G[y-1]`` in January–April. The stipend (a G multiple) is paid at the G in force.
+* **Average G of a year.** ``Gavg(y) = (4·G[y-1] + 8·G[y]) / 12``, the calendar-year average NAV
+  publishes ("gjennomsnittlig G"; 2006: NOK 62 161).
+* **Price year.** NOK of year *y* are converted to NOK of the price year *P* with ``Gavg(P) /
+  Gavg(y)``. G follows the general wage growth, so this is a *wage* index: amounts that follow wages
+  (wages, G-indexed benefits, staff costs) are constant in these units. Registry amounts named
+  ``..._2006`` are NOK of 2006 and are converted with ``Gavg(P) / Gavg(2006)``. CPI indexing is not
+  offered.
+* **After 2025.** ``G[y] = G[2025]·(1 + g)^(y-2025)`` with ``g =
+  prices.g_growth_after_2025_per_year``.
+* **Real wage growth** (``prices.real_wage_growth_per_year``) lifts the employment-related flows
+  that are extrapolated beyond the simulated horizon (``model.economics.ledger``), relative to the
+  last simulated year: G-indexing already carries wage growth inside the simulated years.
 """
 
 from __future__ import annotations
@@ -48,7 +50,8 @@ class GIndex:
     def __init__(self, params: ParameterSet, last_year: int = 2100) -> None:
         last = max(int(last_year), G_LAST_PUBLISHED_YEAR)
         published = np.array(
-            [params.v(g_parameter_name(y)) for y in range(G_FIRST_YEAR, G_LAST_PUBLISHED_YEAR + 1)], dtype=float
+            [params.v(g_parameter_name(y)) for y in range(G_FIRST_YEAR, G_LAST_PUBLISHED_YEAR + 1)],
+            dtype=float,
         )
         growth = params.v("prices.g_growth_after_2025_per_year")
         extra = published[-1] * (1.0 + growth) ** np.arange(1, last - G_LAST_PUBLISHED_YEAR + 1)
@@ -59,7 +62,9 @@ class GIndex:
     def _idx(self, years: np.ndarray, first: int) -> np.ndarray:
         years = np.asarray(years, dtype=np.int64)
         if years.size and (years.min() < first or years.max() > self.last_year):
-            raise ValueError(f"G asked for years {years.min()}..{years.max()}; known {first}..{self.last_year}")
+            raise ValueError(
+                f"G asked for years {years.min()}..{years.max()}; known {first}..{self.last_year}"
+            )
         return years - self.first_year
 
     def from_may(self, years: np.ndarray | int) -> np.ndarray:
@@ -83,7 +88,7 @@ class GIndex:
         return (before * self._g[i - 1] + (12 - before) * self._g[i]) / 12.0
 
     def factor(self, from_years: np.ndarray | int, to_year: int) -> np.ndarray:
-        """Multiply NOK of ``from_years`` by this to get NOK of ``to_year``: ``Gavg(to) / Gavg(from)``."""
+        """Factor from NOK of ``from_years`` to NOK of ``to_year``: ``Gavg(to) / Gavg(from)``."""
         return self.average(to_year) / self.average(from_years)
 
 
@@ -106,7 +111,9 @@ def to_price_year(
     return np.asarray(amount_nok, dtype=float) * g.factor(years, price_year)
 
 
-def parameter_amount(name: str, price_year: int, params: ParameterSet, gindex: GIndex | None = None) -> float:
+def parameter_amount(
+    name: str, price_year: int, params: ParameterSet, gindex: GIndex | None = None
+) -> float:
     """A registry amount named ``..._2006`` (NOK of 2006), in NOK of ``price_year``."""
     g = gindex or GIndex(params, price_year)
     return float(params.v(name) * g.factor(PARAMETER_PRICE_YEAR, price_year))

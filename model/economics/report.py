@@ -1,7 +1,7 @@
 """Reports: an auditable Excel workbook and a self-contained HTML report with plotly figures.
 
-Both writers take DataFrames and dicts and write one file atomically (a temporary file in the target folder,
-then ``os.replace``), so a reader never sees half a report.
+Both writers take DataFrames and dicts and write one file atomically (a temporary file in the target
+folder, then ``os.replace``), so a reader never sees half a report.
 """
 
 from __future__ import annotations
@@ -23,10 +23,20 @@ from model.economics.ledger import FLOWS
 from model.economics.perspectives import summarize_evaluation, summarize_ledger
 from model.parameters import ParameterSet
 
-_NOK_COLUMNS = {"amount_nok", "pv_nok", "mean", "p05", "p95", "npv_low", "npv_high", "switching_value"}
+_NOK_COLUMNS = {
+    "amount_nok",
+    "pv_nok",
+    "mean",
+    "p05",
+    "p95",
+    "npv_low",
+    "npv_high",
+    "switching_value",
+}
 
 
-# --------------------------------------------------------------------------------------------- helpers
+# ---------------------------------------------------------------------------------------------
+# helpers
 def _atomic_write(path: Path | str, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then move it into place."""
     path = Path(path)
@@ -76,7 +86,8 @@ def _fmt_num(x: float, digits: int = 2) -> str:
     return f"{x:,.{digits}f}"
 
 
-# ---------------------------------------------------------------------------------------------- Excel
+# ----------------------------------------------------------------------------------------------
+# Excel
 def write_workbook(
     path: Path | str,
     *,
@@ -87,17 +98,18 @@ def write_workbook(
 ) -> Path:
     """Write the Excel workbook an economist can audit.
 
-    Sheets: ``inputs`` (every parameter: value, unit, source, basis, range, distribution), ``ledger`` (by
-    year, flow, payer, receiver and perspective; mean over replications, undiscounted and discounted),
-    ``results`` (per perspective and metric: mean, p05, p95), ``results_by_replication`` (the raw
-    evaluation), ``flows`` (the ledger lines, payer → receiver) and ``manifest``.
+    Sheets: ``inputs`` (every parameter: value, unit, source, basis, range, distribution),
+    ``ledger`` (by year, flow, payer, receiver and perspective; mean over replications, undiscounted
+    and discounted), ``results`` (per perspective and metric: mean, p05, p95),
+    ``results_by_replication`` (the raw evaluation), ``flows`` (the ledger lines, payer → receiver)
+    and ``manifest``.
 
     Args:
         path: the ``.xlsx`` file to write.
         params: the parameter registry used (point values or the base case of a PSA).
         evaluation: from :func:`model.economics.evaluate` (one row per replication × perspective).
-        perspective_ledger: from :func:`model.economics.perspective_ledger`; ``None`` leaves the ledger sheet
-            empty.
+        perspective_ledger: from :func:`model.economics.perspective_ledger`; ``None`` leaves
+            the ledger sheet empty.
         manifest: run metadata (scenario hash, seed, code version, …), nested dicts allowed.
 
     Returns:
@@ -106,21 +118,45 @@ def write_workbook(
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
 
-    inputs = params.to_frame()[["parameter", "value", "unit", "source", "basis", "low", "high", "distribution"]]
+    inputs = params.to_frame()[
+        ["parameter", "value", "unit", "source", "basis", "low", "high", "distribution"]
+    ]
     if perspective_ledger is not None and len(perspective_ledger):
         ledger = summarize_ledger(perspective_ledger)
         ledger = ledger[
-            ["year", "perspective", "flow", "payer", "receiver", "kind", "group", "extrapolated",
-             "amount_nok", "discount_factor", "pv_nok"]
+            [
+                "year",
+                "perspective",
+                "flow",
+                "payer",
+                "receiver",
+                "kind",
+                "group",
+                "extrapolated",
+                "amount_nok",
+                "discount_factor",
+                "pv_nok",
+            ]
         ]
     else:
-        ledger = pd.DataFrame(columns=["year", "perspective", "flow", "payer", "receiver", "amount_nok", "pv_nok"])
+        ledger = pd.DataFrame(
+            columns=["year", "perspective", "flow", "payer", "receiver", "amount_nok", "pv_nok"]
+        )
     results = summarize_evaluation(evaluation)
     raw = evaluation.copy()
     raw["payback_year"] = raw["payback_year"].astype("Float64")
     flows = pd.DataFrame(
-        [{"flow": f.name, "payer": f.payer, "receiver": f.receiver, "kind": f.kind, "group": f.group,
-          "description": f.description} for f in FLOWS]
+        [
+            {
+                "flow": f.name,
+                "payer": f.payer,
+                "receiver": f.receiver,
+                "kind": f.kind,
+                "group": f.group,
+                "description": f.description,
+            }
+            for f in FLOWS
+        ]
     )
     meta = pd.DataFrame(_flatten(dict(manifest or {})), columns=["key", "value"])
     sheets = {
@@ -147,13 +183,21 @@ def write_workbook(
                     cell.font = Font(bold=True)
                 for j, col in enumerate(out.columns, start=1):
                     letter = get_column_letter(j)
-                    if col in ("basis", "description", "value") and name in ("inputs", "flows", "manifest"):
+                    if col in ("basis", "description", "value") and name in (
+                        "inputs",
+                        "flows",
+                        "manifest",
+                    ):
                         width = 80 if col != "value" or name == "manifest" else 14
                     else:
                         sample = [len(str(col))] + [len(str(v)) for v in out[col].head(200)]
                         width = min(max(sample) + 2, 40)
                     ws.column_dimensions[letter].width = width
-                    fmt = "#,##0" if (col in _NOK_COLUMNS or col.endswith("_nok") or "_nok_" in col) else None
+                    fmt = (
+                        "#,##0"
+                        if (col in _NOK_COLUMNS or col.endswith("_nok") or "_nok_" in col)
+                        else None
+                    )
                     if col == "discount_factor":
                         fmt = "0.0000"
                     if name == "results":
@@ -167,14 +211,18 @@ def write_workbook(
     return _atomic_write(path, write)
 
 
-# ----------------------------------------------------------------------------------------------- HTML
+# -----------------------------------------------------------------------------------------------
+# HTML
 _CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em
+auto;
 padding:0 1em;color:#222;line-height:1.45}
-h1{font-size:1.7em;margin-bottom:.2em}h2{margin-top:2em;border-bottom:1px solid #ddd;padding-bottom:.2em}
+h1{font-size:1.7em;margin-bottom:.2em}h2{margin-top:2em;border-bottom:1px solid
+#ddd;padding-bottom:.2em}
 p.reading{background:#f4f7fb;border-left:4px solid #4a7bd0;padding:.5em .8em;margin:.4em 0 1.2em}
 table{border-collapse:collapse;font-size:.88em;margin:.5em 0}
-th,td{border:1px solid #ddd;padding:.3em .55em;vertical-align:top}th{background:#f1f1f1;text-align:left}
+th,td{border:1px solid #ddd;padding:.3em
+.55em;vertical-align:top}th{background:#f1f1f1;text-align:left}
 td.num{text-align:right;white-space:nowrap}.scroll{max-height:520px;overflow:auto}
 .meta{color:#666;font-size:.9em}
 """
@@ -210,11 +258,12 @@ def _perspective_table(evaluation: pd.DataFrame) -> tuple[pd.DataFrame, str]:
         bcr = g["bcr"].to_numpy(float)
         pay = pd.to_numeric(g["payback_year"], errors="coerce").to_numpy(float)
         finite_bcr = bcr[np.isfinite(bcr)]
+        lo, hi = float(np.quantile(npv, 0.05)), float(np.quantile(npv, 0.95))
         rows.append(
             {
                 "perspective": _PERSPECTIVE_LABELS.get(str(persp), str(persp)),
                 "NPV mean": _fmt_nok(float(npv.mean())),
-                "NPV 5–95 %": f"{_fmt_nok(float(np.quantile(npv, 0.05)))} … {_fmt_nok(float(np.quantile(npv, 0.95)))}",
+                "NPV 5–95 %": f"{_fmt_nok(lo)} … {_fmt_nok(hi)}",
                 "P(NPV > 0)": f"{(npv > 0).mean():.0%}",
                 "BCR mean": _fmt_num(float(finite_bcr.mean())) if finite_bcr.size else "–",
                 "payback year (median)": (
@@ -229,18 +278,24 @@ def _perspective_table(evaluation: pd.DataFrame) -> tuple[pd.DataFrame, str]:
         m = float(soc["npv_nok"].mean())
         reading = (
             f"For society the programme's net present value averages {_fmt_nok(m)} "
-            f"({'a net gain' if m > 0 else 'a net cost'}), positive in {(soc['npv_nok'] > 0).mean():.0%} of "
-            f"{len(soc)} runs; transfers such as the stipend move money between the parties but cancel for society."
+            f"({'a net gain' if m > 0 else 'a net cost'}), positive in "
+            f"{(soc['npv_nok'] > 0).mean():.0%} of "
+            f"{len(soc)} runs; transfers such as the stipend move money between the parties but "
+            "cancel for society."
         )
     else:
-        reading = "The table gives each perspective's net present value, benefit-cost ratio and payback."
+        reading = (
+            "The table gives each perspective's net present value, benefit-cost ratio and payback."
+        )
     return df, reading
 
 
 def _public_metrics(evaluation: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     one = evaluation.drop_duplicates("replication")
     cols = {
-        "cost_per_extra_employed_person_year_nok": "Programme cost to public budgets per extra employed person-year",
+        "cost_per_extra_employed_person_year_nok": (
+            "Programme cost to public budgets per extra employed person-year"
+        ),
         "net_budget_effect_nok_per_year": "Net effect on public budgets, equivalent NOK per year",
         "extra_employed_person_years": "Extra employed person-years (undiscounted)",
         "programme_cost_public_pv_nok": "Programme cost to public budgets (PV)",
@@ -262,8 +317,8 @@ def _public_metrics(evaluation: pd.DataFrame) -> tuple[pd.DataFrame, str]:
     x = pd.to_numeric(one["net_budget_effect_nok_per_year"], errors="coerce").to_numpy(float)
     reading = (
         f"On average the public budgets {'gain' if np.nanmean(x) > 0 else 'pay'} about "
-        f"{_fmt_nok(abs(float(np.nanmean(x))))} a year over the analysis horizon (state and municipality together, "
-        "equivalent annual amount of the discounted net effect)."
+        f"{_fmt_nok(abs(float(np.nanmean(x))))} a year over the analysis horizon (state and "
+        "municipality together, equivalent annual amount of the discounted net effect)."
         if x.size
         else ""
     )
@@ -287,14 +342,19 @@ def _npv_figure(evaluation: pd.DataFrame) -> tuple[Any, str]:
         )
     fig.add_vline(x=0, line_dash="dash", line_color="grey")
     fig.update_layout(
-        title="Net present value by perspective", xaxis_title="NPV, NOK million (price year)",
-        showlegend=False, height=380, margin={"l": 230, "r": 20, "t": 50, "b": 50},
+        title="Net present value by perspective",
+        xaxis_title="NPV, NOK million (price year)",
+        showlegend=False,
+        height=380,
+        margin={"l": 230, "r": 20, "t": 50, "b": 50},
     )
-    spread = evaluation.groupby("perspective", observed=True)["npv_nok"].agg(lambda s: s.quantile(0.95) - s.quantile(0.05))
+    spread = evaluation.groupby("perspective", observed=True)["npv_nok"].agg(
+        lambda s: s.quantile(0.95) - s.quantile(0.05)
+    )
     widest = str(spread.idxmax()) if len(spread) else ""
     reading = (
-        f"Each box spans the runs' NPVs; the widest spread is for the {widest} perspective, so that is where "
-        "the uncertainty matters most."
+        f"Each box spans the runs' NPVs; the widest spread is for the {widest} perspective, so "
+        "that is where the uncertainty matters most."
     )
     return fig, reading
 
@@ -303,23 +363,34 @@ def _ledger_figure(perspective_ledger: pd.DataFrame) -> tuple[Any, str]:
     import plotly.graph_objects as go
 
     led = summarize_ledger(perspective_ledger)
-    led = led[led["perspective"].astype(str).isin(("society", "state", "municipality", "participant"))]
+    led = led[
+        led["perspective"].astype(str).isin(("society", "state", "municipality", "participant"))
+    ]
     by = led.groupby(["perspective", "year"], observed=True)["amount_nok"].sum().reset_index()
     fig = go.Figure()
     for persp, g in by.groupby("perspective", observed=True, sort=False):
         fig.add_trace(
-            go.Scatter(x=g["year"], y=g["amount_nok"] / 1e6, mode="lines+markers",
-                       name=_PERSPECTIVE_LABELS.get(str(persp), str(persp)))
+            go.Scatter(
+                x=g["year"],
+                y=g["amount_nok"] / 1e6,
+                mode="lines+markers",
+                name=_PERSPECTIVE_LABELS.get(str(persp), str(persp)),
+            )
         )
     fig.add_hline(y=0, line_dash="dash", line_color="grey")
-    fig.update_layout(title="Net effect by year (undiscounted, mean over runs)", xaxis_title="year",
-                      yaxis_title="NOK million (price year)", height=380)
+    fig.update_layout(
+        title="Net effect by year (undiscounted, mean over runs)",
+        xaxis_title="year",
+        yaxis_title="NOK million (price year)",
+        height=380,
+    )
     soc = by[by["perspective"].astype(str) == "society"].sort_values("year")
     cum = soc["amount_nok"].cumsum().to_numpy()
     if len(cum) and (cum > 0).any():
         turn = int(soc["year"].to_numpy()[np.argmax(cum > 0)])
         reading = (
-            f"Costs come first and gains later: society's undiscounted cumulative net effect first turns "
+            "Costs come first and gains later: society's undiscounted cumulative net effect first "
+            "turns "
             f"positive in {turn}."
         )
     else:
@@ -334,19 +405,30 @@ def _tornado_figure(tornado: pd.DataFrame, base_npv: float) -> tuple[Any, str]:
     t["swing"] = (t["npv_high"] - t["npv_low"]).abs()
     t = t.sort_values("swing")
     fig = go.Figure()
-    for col, name, color in (("npv_low", "parameter at low", "#d0674a"), ("npv_high", "parameter at high", "#4a7bd0")):
+    for col, name, color in (
+        ("npv_low", "parameter at low", "#d0674a"),
+        ("npv_high", "parameter at high", "#4a7bd0"),
+    ):
         fig.add_trace(
             go.Bar(
-                y=t["parameter"], x=(t[col] - base_npv) / 1e6, base=base_npv / 1e6, orientation="h", name=name,
+                y=t["parameter"],
+                x=(t[col] - base_npv) / 1e6,
+                base=base_npv / 1e6,
+                orientation="h",
+                name=name,
                 marker_color=color,
-                customdata=np.stack([t["low"] if col == "npv_low" else t["high"], t["switching_value"]], axis=1),
-                hovertemplate="%{y}: value %{customdata[0]} → NPV %{x:.1f} M<br>switching value %{customdata[1]}"
-                "<extra></extra>",
+                customdata=np.stack(
+                    [t["low"] if col == "npv_low" else t["high"], t["switching_value"]], axis=1
+                ),
+                hovertemplate="%{y}: value %{customdata[0]} → NPV %{x:.1f} M<br>"
+                "switching value %{customdata[1]}<extra></extra>",
             )
         )
     fig.update_layout(
         title="Tornado: society NPV when one parameter is at its low or high value",
-        xaxis_title="NPV, NOK million", barmode="overlay", height=max(320, 28 * len(t) + 120),
+        xaxis_title="NPV, NOK million",
+        barmode="overlay",
+        height=max(320, 28 * len(t) + 120),
         margin={"l": 330, "r": 20, "t": 50, "b": 50},
     )
     fig.add_vline(x=base_npv / 1e6, line_color="black")
@@ -354,11 +436,15 @@ def _tornado_figure(tornado: pd.DataFrame, base_npv: float) -> tuple[Any, str]:
         top = t.iloc[-1]
         sv = top["switching_value"]
         sv_text = (
-            f"; the NPV changes sign at {top['parameter']} = {sv:,.4g}" if pd.notna(sv) and np.isfinite(sv) else ""
+            f"; the NPV changes sign at {top['parameter']} = {sv:,.4g}"
+            if pd.notna(sv) and np.isfinite(sv)
+            else ""
         )
         reading = (
-            f"The NPV is most sensitive to {top['parameter']}: between its low and high value it moves from "
-            f"{_fmt_nok(min(top['npv_low'], top['npv_high']))} to {_fmt_nok(max(top['npv_low'], top['npv_high']))}"
+            f"The NPV is most sensitive to {top['parameter']}: between its low and high value it "
+            "moves from "
+            f"{_fmt_nok(min(top['npv_low'], top['npv_high']))} to "
+            f"{_fmt_nok(max(top['npv_low'], top['npv_high']))}"
             f"{sv_text}."
         )
     else:
@@ -372,14 +458,28 @@ def _sobol_figure(sobol: pd.DataFrame) -> tuple[Any, str]:
     s = sobol.sort_values("ST", ascending=False)
     fig = go.Figure(
         [
-            go.Bar(x=s["parameter"], y=s["S1"], name="first order S1",
-                   error_y={"type": "data", "array": s["S1_conf"]}),
-            go.Bar(x=s["parameter"], y=s["ST"], name="total order ST",
-                   error_y={"type": "data", "array": s["ST_conf"]}),
+            go.Bar(
+                x=s["parameter"],
+                y=s["S1"],
+                name="first order S1",
+                error_y={"type": "data", "array": s["S1_conf"]},
+            ),
+            go.Bar(
+                x=s["parameter"],
+                y=s["ST"],
+                name="total order ST",
+                error_y={"type": "data", "array": s["ST_conf"]},
+            ),
         ]
     )
-    fig.update_layout(title="Sobol sensitivity indices of society's NPV", yaxis_title="share of variance",
-                      barmode="group", height=420, xaxis_tickangle=-35, margin={"b": 160})
+    fig.update_layout(
+        title="Sobol sensitivity indices of society's NPV",
+        yaxis_title="share of variance",
+        barmode="group",
+        height=420,
+        xaxis_tickangle=-35,
+        margin={"b": 160},
+    )
     if len(s):
         top = s.iloc[0]
         inter = float((s["ST"] - s["S1"]).clip(lower=0).sum())
@@ -406,19 +506,23 @@ def write_html_report(
 ) -> Path:
     """Write a self-contained HTML report (plotly.js embedded once, no network needed to view it).
 
-    Sections: perspective table, public-budget measures, NPV distributions per perspective, net effect by
-    year (if ``perspective_ledger``), tornado (if ``tornado``), Sobol indices (if ``sobol``), the parameter
-    registry and the manifest. Each figure has a one-sentence reading under it.
+    Sections: perspective table, public-budget measures, NPV distributions per perspective, net
+    effect by year (if ``perspective_ledger``), tornado (if ``tornado``), Sobol indices (if
+    ``sobol``), the parameter registry and the manifest. Each figure has a one-sentence reading
+    under it.
 
     Args:
         path: the ``.html`` file to write.
-        evaluation: from :func:`model.economics.evaluate` (replications or PSA draws × perspectives).
+        evaluation: from :func:`model.economics.evaluate` (replications or PSA draws ×
+            perspectives).
         params: the parameter registry used.
         manifest: run metadata (nested dicts allowed).
         perspective_ledger: from :func:`model.economics.perspective_ledger` (optional).
-        tornado: columns ``parameter, low, high, npv_low, npv_high, switching_value`` (NOK; optional).
+        tornado: columns ``parameter, low, high, npv_low, npv_high, switching_value`` (NOK;
+            optional).
         sobol: columns ``parameter, S1, S1_conf, ST, ST_conf`` (optional).
-        tornado_base_npv_nok: the base-case NPV the tornado bars start from; default: the mean society NPV.
+        tornado_base_npv_nok: the base-case NPV the tornado bars start from; default: the mean
+            society NPV.
         title: the page title.
 
     Returns:
@@ -431,28 +535,48 @@ def write_html_report(
     def fig_html(fig: Any) -> str:
         first = not figures
         figures.append((fig, ""))
-        return fig.to_html(full_html=False, include_plotlyjs=True if first else False,
-                           config={"displaylogo": False, "responsive": True})
+        return fig.to_html(
+            full_html=False,
+            include_plotlyjs=True if first else False,
+            config={"displaylogo": False, "responsive": True},
+        )
 
     price_year = evaluation.attrs.get("price_year", manifest.get("price_year", ""))
     base_year = evaluation.attrs.get("base_year", "")
     discounting = evaluation.attrs.get("discounting", "")
     n_runs = evaluation["replication"].nunique()
     sections.append(
-        f"<h1>{html.escape(title)}</h1><p class='meta'>NOK of {html.escape(str(price_year))} (G-indexed), "
-        f"discounted to {html.escape(str(base_year))} ({html.escape(str(discounting))}); {n_runs} runs. "
+        f"<h1>{html.escape(title)}</h1><p class='meta'>NOK of {html.escape(str(price_year))} "
+        "(G-indexed), "
+        f"discounted to {html.escape(str(base_year))} ({html.escape(str(discounting))}); {n_runs} "
+        "runs. "
         f"Written {dt.datetime.now().isoformat(timespec='seconds')}.</p>"
     )
     table, reading = _perspective_table(evaluation)
-    sections.append("<h2>Results by perspective</h2>" + _table(table) + f"<p class='reading'>{html.escape(reading)}</p>")
+    sections.append(
+        "<h2>Results by perspective</h2>"
+        + _table(table)
+        + f"<p class='reading'>{html.escape(reading)}</p>"
+    )
     pub, reading = _public_metrics(evaluation)
-    sections.append("<h2>Public budgets and cost-effectiveness</h2>" + _table(pub, {"mean", "5 %", "95 %"})
-                    + f"<p class='reading'>{html.escape(reading)}</p>")
+    sections.append(
+        "<h2>Public budgets and cost-effectiveness</h2>"
+        + _table(pub, {"mean", "5 %", "95 %"})
+        + f"<p class='reading'>{html.escape(reading)}</p>"
+    )
     fig, reading = _npv_figure(evaluation)
-    sections.append("<h2>NPV distributions</h2>" + fig_html(fig) + f"<p class='reading'>{html.escape(reading)}</p>")
+    sections.append(
+        "<h2>NPV distributions</h2>"
+        + fig_html(fig)
+        + f"<p class='reading'>{html.escape(reading)}</p>"
+    )
     if perspective_ledger is not None and len(perspective_ledger):
         fig, reading = _ledger_figure(perspective_ledger)
-        sections.append("<h2>Net effect by year</h2>" + fig_html(fig) + f"<p class='reading'>{html.escape(reading)}</p>")
+        sections.append(
+            "<h2>Net effect by year</h2>"
+            + fig_html(fig)
+            + f"<p class='reading'>{html.escape(reading)}</p>"
+        )
     if tornado is not None and len(tornado):
         base = tornado_base_npv_nok
         if base is None:
@@ -462,21 +586,38 @@ def write_html_report(
         t = tornado.copy()
         for c in ("npv_low", "npv_high"):
             t[c] = t[c].map(_fmt_nok)
-        t["switching_value"] = t["switching_value"].map(lambda v: "–" if pd.isna(v) else f"{v:,.4g}")
-        sections.append("<h2>One-way sensitivity (tornado)</h2>" + fig_html(fig)
-                        + f"<p class='reading'>{html.escape(reading)}</p>" + _table(t, {"low", "high"}))
+        t["switching_value"] = t["switching_value"].map(
+            lambda v: "–" if pd.isna(v) else f"{v:,.4g}"
+        )
+        sections.append(
+            "<h2>One-way sensitivity (tornado)</h2>"
+            + fig_html(fig)
+            + f"<p class='reading'>{html.escape(reading)}</p>"
+            + _table(t, {"low", "high"})
+        )
     if sobol is not None and len(sobol):
         fig, reading = _sobol_figure(sobol)
-        sections.append("<h2>Global sensitivity (Sobol)</h2>" + fig_html(fig)
-                        + f"<p class='reading'>{html.escape(reading)}</p>")
-    reg = params.to_frame()[["parameter", "value", "unit", "source", "low", "high", "distribution", "basis"]]
+        sections.append(
+            "<h2>Global sensitivity (Sobol)</h2>"
+            + fig_html(fig)
+            + f"<p class='reading'>{html.escape(reading)}</p>"
+        )
+    reg = params.to_frame()[
+        ["parameter", "value", "unit", "source", "low", "high", "distribution", "basis"]
+    ]
     counts = reg["source"].value_counts()
     reg_reading = (
-        f"{len(reg)} parameters: " + ", ".join(f"{n} {s}" for s, n in counts.items())
+        f"{len(reg)} parameters: "
+        + ", ".join(f"{n} {s}" for s, n in counts.items())
         + "; low and high are the 5th and 95th percentiles used in the uncertainty analyses."
     )
-    sections.append("<h2>Parameter registry</h2>" + f"<p class='reading'>{html.escape(reg_reading)}</p>"
-                    + "<div class='scroll'>" + _table(reg, {"value", "low", "high"}) + "</div>")
+    sections.append(
+        "<h2>Parameter registry</h2>"
+        + f"<p class='reading'>{html.escape(reg_reading)}</p>"
+        + "<div class='scroll'>"
+        + _table(reg, {"value", "low", "high"})
+        + "</div>"
+    )
     if manifest:
         man = pd.DataFrame(_flatten(manifest), columns=["key", "value"])
         sections.append("<h2>Manifest</h2>" + _table(man))

@@ -1,8 +1,8 @@
 """Small synthetic tables in the shape of docs/data_model.md, for tests, examples and benchmarks.
 
 Nothing here is a model of behaviour: the states are written down (:func:`scripted_tables`) or drawn
-uniformly (:func:`random_tables`) so that the economics can be checked by hand and at scale without running
-the simulator.
+uniformly (:func:`random_tables`) so that the economics can be checked by hand and at scale without
+running the simulator.
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ SCRIPTED_PERSONS: tuple[tuple[bool, int, int, int, float], ...] = (
 )
 
 
-def _persons(n_reps: int, attrs: Sequence[tuple[bool, int, int, int, float]], start: pd.Timestamp) -> pd.DataFrame:
+def _persons(
+    n_reps: int, attrs: Sequence[tuple[bool, int, int, int, float]], start: pd.Timestamp
+) -> pd.DataFrame:
     rows = []
     for r in range(n_reps):
         for i, (married, c0, c1, c2, age) in enumerate(attrs):
@@ -62,7 +64,14 @@ def _persons(n_reps: int, attrs: Sequence[tuple[bool, int, int, int, float]], st
     )
     df["referral_date"] = df["referral_date"].astype("datetime64[s]")
     df["admission_date"] = df["admission_date"].astype("datetime64[s]")
-    for col in ("project", "group", "sex", "schooling", "work_experience_home", "work_experience_norway"):
+    for col in (
+        "project",
+        "group",
+        "sex",
+        "schooling",
+        "work_experience_home",
+        "work_experience_norway",
+    ):
         df[col] = df[col].astype("category")
     return df
 
@@ -95,7 +104,12 @@ def scripted_state(arm: str, person: int, k: int) -> str:
             return "assessment"
         if k < 14:
             return "in_programme"
-        return ("employed_full_time", "employed_full_time", "employed_part_time", "social_assistance")[person]
+        return (
+            "employed_full_time",
+            "employed_full_time",
+            "employed_part_time",
+            "social_assistance",
+        )[person]
     if person == 0 and k >= 18:
         return "employed_part_time"
     return "social_assistance"
@@ -106,11 +120,12 @@ def scripted_tables(
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Four persons with written-down careers, identical in every replication.
 
-    Programme arm: assessment in months 0–1, in the programme in months 2–13, then persons 0 and 1 in
-    full-time jobs, person 2 part-time, person 3 back on social assistance. Counterfactual arm: social
-    assistance throughout, except person 0 who works part-time from month 18. Events: ``assessment_started``
-    for all four in month 0 (programme arm) and ``incentive_milestone`` ``6_months`` / ``12_months`` six and
-    twelve months after persons 0 and 1 start their full-time job (if before the horizon).
+    Programme arm: assessment in months 0–1, in the programme in months 2–13, then persons 0 and 1
+    in full-time jobs, person 2 part-time, person 3 back on social assistance. Counterfactual arm:
+    social assistance throughout, except person 0 who works part-time from month 18. Events:
+    ``assessment_started`` for all four in month 0 (programme arm) and ``incentive_milestone``
+    ``6_months`` / ``12_months`` six and twelve months after persons 0 and 1 start their full-time
+    job (if before the horizon).
 
     Args:
         n_reps: number of replications (all identical).
@@ -130,13 +145,23 @@ def scripted_tables(
                 for k, m in enumerate(months):
                     pm_rows.append((r, arm, p, m, scripted_state(arm, p, k)))
         for p in range(len(SCRIPTED_PERSONS)):
+            ev_rows.append((r, "programme", p, t0, "referred", ""))
             ev_rows.append((r, "programme", p, t0 + pd.Timedelta(days=3), "assessment_started", ""))
             ev_rows.append((r, "counterfactual", p, t0, "referred", ""))
         for p in (0, 1):
             for lag, detail in ((6, "6_months"), (12, "12_months")):
                 k = 14 + lag
                 if k < n_months:
-                    ev_rows.append((r, "programme", p, months[k] + pd.Timedelta(days=14), "incentive_milestone", detail))
+                    ev_rows.append(
+                        (
+                            r,
+                            "programme",
+                            p,
+                            months[k] + pd.Timedelta(days=14),
+                            "incentive_milestone",
+                            detail,
+                        )
+                    )
     return persons, _person_months(pm_rows), _events(ev_rows)
 
 
@@ -147,7 +172,8 @@ def random_tables(
     start: str = "2005-04-01",
     n_months: int = 36,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Random persons and states (uniform over the allowed states of each arm), for invariants and scale.
+    """Random persons and states (uniform over the allowed states of each arm), for invariants and
+    scale.
 
     Args:
         rng: the generator (pass ``np.random.default_rng(seed)``; the global RNG is never used).
