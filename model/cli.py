@@ -48,7 +48,45 @@ SetOption = Annotated[
 ]
 
 
-def _progress() -> Progress:
+class _LineProgress:
+    """Progress for logs (CI, pipes): one line per task at start, every 10 %, and at the end."""
+
+    def __init__(self) -> None:
+        self.tasks: dict[int, list] = {}
+        self.t0 = time.perf_counter()
+
+    def __enter__(self) -> _LineProgress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def add_task(self, description: str, total: float | None = None) -> int:
+        key = len(self.tasks)
+        self.tasks[key] = [description, total or 0, 0, -1]
+        return key
+
+    def update(self, key: int, completed: float | None = None, total: float | None = None, description: str | None = None) -> None:
+        task = self.tasks[key]
+        if description is not None:
+            task[0] = description
+        if total is not None:
+            task[1] = total
+        if completed is not None:
+            task[2] = completed
+        decile = int(10 * task[2] / task[1]) if task[1] else 10
+        if decile != task[3]:
+            task[3] = decile
+            console.print(f"[{time.perf_counter() - self.t0:6.0f} s] {task[0]}: {task[2]:g}/{task[1]:g}", markup=False, highlight=False)
+
+    def advance(self, key: int, amount: float = 1) -> None:
+        self.update(key, completed=self.tasks[key][2] + amount)
+
+
+def _progress() -> Progress | _LineProgress:
+    """A live progress bar on a terminal; plain lines in logs."""
+    if not console.is_terminal:
+        return _LineProgress()
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -57,7 +95,6 @@ def _progress() -> Progress:
         TimeRemainingColumn(),
         console=console,
         transient=False,
-        disable=not console.is_terminal and False,
     )
 
 

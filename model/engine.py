@@ -243,14 +243,16 @@ class _Desk:
         return ev
 
     def cancel(self, place: simpy.Event) -> None:
-        """The person behind ``place`` leaves the waiting list (removed lazily from the queue)."""
+        """The person behind ``place`` gives up: ``place`` fires with ``None``; the queue skips it later."""
         place.succeed(None)
         self.waiting -= 1
         self.monitor(DESK_EVENTS["gave_up"])
 
     def monitor(self, kind: int) -> None:
         """Record the desk's state (for staffing views and the capacity invariant)."""
-        self.engine.desk_log.append((self.env.now, self.index, kind, self.active, self.capacity(), self.waiting))
+        self.engine.desk_log.append(
+            (self.env.now, self.index, kind, self.active, self.capacity(), self.waiting, self.filled_fte)
+        )
 
     def admit(self) -> None:
         while self.queue and self.active < self.capacity():
@@ -556,7 +558,7 @@ class _ProgrammeRun(_RunBase):
             stage_days.append((stage.name, t))
         self.stage_days = stage_days
         self.position_of: dict[int, _Position] = {}
-        self.desk_log: list[tuple[float, int, int, int, int, int]] = []
+        self.desk_log: list[tuple[float, int, int, int, int, int, float]] = []
         self.desks = [_Desk(self, pi, p) for pi, p in enumerate(scen.projects)]
 
     def run(self) -> EventLog:
@@ -589,10 +591,11 @@ class _ProgrammeRun(_RunBase):
             log.add(i, env.now, E["waiting_started"], 0, S["waiting"])
             competing_left = competing - assess
             give_up = plan.give_up_days[i]
-            patience = env.timeout(min(competing_left, give_up))
-            yield place | patience
-            if not place.triggered:
-                desk.cancel(place)
+            patience = min(competing_left, give_up)
+            if patience < INF:
+                # One event to wait for: the place, or (through this timer's callback) giving up.
+                env.timeout(patience).callbacks.append(lambda _t, place=place: place.triggered or desk.cancel(place))
+            if (yield place) is None:
                 reason = hz.ASSESSMENT_COMPETING[plan.competing_reason[i]] if competing_left <= give_up else "other_measures"
                 yield from self.not_admitted(i, reason)
                 return
@@ -680,8 +683,8 @@ class _CounterfactualRun(_RunBase):
 class ReplicationLogs:
     """Both arms' event logs of one replication, and the programme arm's desk records.
 
-    ``desks`` has columns day, project, kind (see ``DESK_EVENTS``), active, capacity, waiting: one row
-    each time a project's places, participants or waiting list change.
+    ``desks`` has columns day, project, kind (see ``DESK_EVENTS``), active, capacity, waiting,
+    filled_fte: one row each time a project's staff, places, participants or waiting list change.
     """
 
     programme: EventLog
@@ -716,7 +719,7 @@ def simulate(
     run = _ProgrammeRun(scenario, params, pop, streams, draws, plan=plan)
     programme = run.run()
     horizon = run.horizon
-    desks = np.array([r for r in run.desk_log if r[0] <= horizon], dtype=np.float64).reshape(-1, 6)
+    desks = np.array([r for r in run.desk_log if r[0] <= horizon], dtype=np.float64).reshape(-1, 7)
     if counterfactual:
         cf = _CounterfactualRun(scenario, params, pop, streams, draws).run()
     else:

@@ -182,7 +182,8 @@ class ReplicationOutcome:
     events: pd.DataFrame
     flows: dict  # report date ISO → {"all": flows, "women": …, "men": …, "groups": {...}, reasons}
     participant_states: pd.DataFrame  # month, arm, share columns
-    desks: pd.DataFrame  # project, time, kind, active, capacity, waiting (programme arm)
+    desks: pd.DataFrame  # project, time, kind, active, capacity, waiting, filled_fte (programme arm)
+    staff_months: pd.DataFrame  # month, project, fte: advisers in post (see staff_months())
     sim_events: int
 
 
@@ -281,8 +282,11 @@ def tidy(
             "active": d[:, 3].astype(np.int32),
             "capacity": d[:, 4].astype(np.int32),
             "waiting": d[:, 5].astype(np.int32),
+            "filled_fte": d[:, 6],
         }
     )
+    staff = staff_months(scenario, d, months, mid_days)
+    staff.insert(0, "replication", np.int32(replication))
     return ReplicationOutcome(
         replication,
         persons,
@@ -291,8 +295,37 @@ def tidy(
         flows,
         participant_states,
         desks,
+        staff,
         logs.programme.sim_events + logs.counterfactual.sim_events,
     )
+
+
+def staff_months(scenario: Scenario, desks: np.ndarray, months: list[dt.date], mid_days: np.ndarray) -> pd.DataFrame:
+    """Adviser FTE in post per project and month (on the 15th), for costing the programme.
+
+    Until intake closes (``referral_end_date``) a project employs its scheduled staff (less vacancies).
+    Afterwards it keeps only what its remaining caseload needs: min(staff in post, active participants /
+    caseload per adviser). A cohort's programme is costed while it runs, not to the horizon.
+    """
+    origin = scenario.simulation.start_date
+    end_day = days_since(origin, scenario.simulation.referral_end_date)
+    caseload = scenario.follow_up.caseload_per_adviser
+    rows = []
+    for pi, project in enumerate(scenario.projects):
+        rec = desks[desks[:, 1] == pi]
+        if rec.size == 0:
+            fte = np.zeros(mid_days.size)
+            active = np.zeros(mid_days.size)
+        else:
+            idx = np.searchsorted(rec[:, 0], mid_days, side="right") - 1
+            ok = idx >= 0
+            fte = np.where(ok, rec[np.maximum(idx, 0), 6], 0.0)
+            active = np.where(ok, rec[np.maximum(idx, 0), 3], 0.0)
+        fte = np.where(mid_days > end_day, np.minimum(fte, active / caseload), fte)
+        rows.append(pd.DataFrame({"month": [np.datetime64(m, "s") for m in months], "project": project.name, "fte": fte}))
+    out = pd.concat(rows, ignore_index=True)
+    out["project"] = pd.Categorical(out["project"], categories=[p.name for p in scenario.projects])
+    return out
 
 
 def _participant_states(scenario: Scenario, matrices: dict, participants: np.ndarray, months: list[dt.date]) -> pd.DataFrame:

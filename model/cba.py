@@ -1,0 +1,132 @@
+"""From a scenario and a parameter set to its social cost-benefit results.
+
+This is the one place where the simulator and the economics meet: replications are simulated and tidied
+(:mod:`model.runner`), and the tidy tables are handed to the pure economic functions
+(:mod:`model.economics`). The economics never runs the simulator.
+
+The analysis population is the persons admitted to the programme (the participants), followed in both arms;
+every referred person's assessment is costed. Persons who were not admitted are assumed unaffected by the
+programme: their paths after rejection are not a programme effect (a conservative choice: it ignores any
+activation effect of referral).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from model.economics import EconomicPolicy, arm_effects, build_ledger, evaluate, perspective_ledger, transfers_net
+from model.parameters import ParameterSet
+from model.runner import run_replication
+from model.scenario import Scenario
+
+PERSPECTIVES = ("society", "state", "municipality", "participant")
+
+
+@dataclass
+class Evaluation:
+    """Economic and employment results of one parameter set, over its replications."""
+
+    evaluation: pd.DataFrame  # replication × perspective rows (model.economics.evaluate)
+    effects: pd.DataFrame  # programme − counterfactual ledger
+    ledger: pd.DataFrame  # both arms
+    policy: EconomicPolicy
+    participants: np.ndarray  # per replication
+    employment: pd.DataFrame  # per replication: employment outcomes in both arms and their difference
+
+    def npv(self, perspective: str = "society") -> np.ndarray:
+        """NPV per replication for one perspective (NOK)."""
+        ev = self.evaluation
+        return ev.loc[ev["perspective"] == perspective, "npv_nok"].to_numpy()
+
+
+def economic_policy(scenario: Scenario, staff_months: pd.DataFrame) -> EconomicPolicy:
+    """The scenario's economic policy, with the advisers in post (mean over replications) as the staff."""
+    reps = max(int(staff_months["replication"].nunique()), 1)
+    fte = staff_months.groupby("month", observed=True)["fte"].sum() / reps
+    fte.index = pd.DatetimeIndex(fte.index).astype("datetime64[s]")
+    return EconomicPolicy.from_scenario(scenario, staff_fte_by_month=fte)
+
+
+def _month_number(values: pd.Series) -> np.ndarray:
+    d = pd.DatetimeIndex(values)
+    return (d.year * 12 + d.month - 1).to_numpy()
+
+
+def employment_outcomes(scenario: Scenario, persons: pd.DataFrame, person_months: pd.DataFrame) -> pd.DataFrame:
+    """Employment of the participants in both arms, per replication.
+
+    Columns: replication, arm, participants, employed_person_years, employed_person_years_per_participant,
+    and ``share_employed_1y``, ``_2y``, ``_5y``: the share employed 12, 24 and 60 months after programme
+    start, among the participants whose date falls within the horizon (NaN if none does).
+    """
+    part = persons.loc[persons["participant"], ["replication", "person", "admission_date"]]
+    pm = person_months.merge(part, on=["replication", "person"], how="inner")
+    employed = pm["state"].isin(["employed_full_time", "employed_part_time"]).to_numpy()
+    months_since = _month_number(pm["month"]) - _month_number(pm["admission_date"])
+    keys = pm[["replication", "arm"]].assign(employed=employed)
+    out = (keys.groupby(["replication", "arm"], observed=True)["employed"].sum() / 12.0).rename("employed_person_years").reset_index()
+    n = part.groupby("replication").size()
+    out["participants"] = out["replication"].map(n).to_numpy()
+    out["employed_person_years_per_participant"] = out["employed_person_years"] / out["participants"]
+    for years in (1, 2, 5):
+        at = keys[months_since == 12 * years]
+        share = at.groupby(["replication", "arm"], observed=True)["employed"].mean()
+        out[f"share_employed_{years}y"] = share.reindex(pd.MultiIndex.from_frame(out[["replication", "arm"]])).to_numpy()
+    return out
+
+
+def evaluate_parameters(scenario: Scenario, params: ParameterSet, seed: int, replications: int, first: int = 0) -> Evaluation:
+    """Simulate ``replications`` replications and evaluate them economically.
+
+    Args:
+        scenario: the scenario.
+        params: one parameter set (a point or a PSA draw).
+        seed: root seed; replications ``first … first + replications − 1`` (common random numbers).
+        replications: inner replications.
+        first: index of the first replication.
+    """
+    outcomes = [run_replication(scenario, params, seed, r) for r in range(first, first + replications)]
+    persons = pd.concat([o.persons for o in outcomes], ignore_index=True)
+    person_months = pd.concat([o.person_months for o in outcomes], ignore_index=True)
+    events = pd.concat([o.events for o in outcomes], ignore_index=True)
+    staff = pd.concat([o.staff_months for o in outcomes], ignore_index=True)
+    participants = persons.loc[persons["participant"], ["replication", "person"]]
+    pm_part = person_months.merge(participants, on=["replication", "person"], how="inner")
+    policy = economic_policy(scenario, staff)
+    ledger = build_ledger(persons[persons["participant"]], pm_part, events, policy, params)
+    effects = arm_effects(ledger)
+    result = evaluate(effects, policy, params)
+    employment = employment_outcomes(scenario, persons, person_months)
+    return Evaluation(
+        evaluation=result,
+        effects=effects,
+        ledger=ledger,
+        policy=policy,
+        participants=participants.groupby("replication").size().to_numpy(),
+        employment=employment,
+    )
+
+
+def summary_row(ev: Evaluation) -> dict[str, float]:
+    """One row of scalar results, averaged over the replications (for PSA tables)."""
+    out: dict[str, float] = {}
+    e = ev.evaluation
+    for p in PERSPECTIVES:
+        rows = e[e["perspective"] == p]
+        out[f"{p}_npv_nok"] = float(rows["npv_nok"].mean())
+        out[f"{p}_bcr"] = float(rows["bcr"].replace([np.inf, -np.inf], np.nan).mean())
+    soc = e[e["perspective"] == "society"]
+    out["cost_per_extra_employed_person_year_nok"] = float(soc["cost_per_extra_employed_person_year_nok"].mean())
+    out["net_budget_effect_nok_per_year"] = float(soc["net_budget_effect_nok_per_year"].mean())
+    out["participants"] = float(np.mean(ev.participants))
+    out["society_npv_per_participant_nok"] = float(np.mean(ev.npv("society") / np.maximum(ev.participants, 1)))
+    emp = ev.employment.pivot_table(index="replication", columns="arm", values="employed_person_years_per_participant", observed=True)
+    out["employed_person_years_per_participant"] = float((emp["programme"] - emp["counterfactual"]).mean())
+    out["society_transfers_net_nok"] = float(transfers_net(ev.ledger))
+    return out
+
+
+__all__ = ["PERSPECTIVES", "Evaluation", "economic_policy", "employment_outcomes", "evaluate_parameters", "perspective_ledger", "summary_row"]
