@@ -33,13 +33,53 @@ class Evaluation:
     effects: pd.DataFrame  # programme − counterfactual ledger
     ledger: pd.DataFrame  # both arms
     policy: EconomicPolicy
+    params: ParameterSet
     participants: np.ndarray  # per replication
     employment: pd.DataFrame  # per replication: employment outcomes in both arms and their difference
+    tables: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]  # participants' persons, person-months; all events
+
+    def reprice(self, params: ParameterSet) -> Evaluation:
+        """The same simulated persons priced with other economic parameters (no re-simulation).
+
+        Valid only for parameters the engine does not read (the economics registry).
+        """
+        persons, pm, events = self.tables
+        ledger = build_ledger(persons, pm, events, self.policy, params)
+        effects = arm_effects(ledger)
+        return Evaluation(
+            evaluation=evaluate(effects, self.policy, params),
+            effects=effects,
+            ledger=ledger,
+            policy=self.policy,
+            params=params,
+            participants=self.participants,
+            employment=self.employment,
+            tables=self.tables,
+        )
 
     def npv(self, perspective: str = "society") -> np.ndarray:
         """NPV per replication for one perspective (NOK)."""
         ev = self.evaluation
         return ev.loc[ev["perspective"] == perspective, "npv_nok"].to_numpy()
+
+    def mean_effects(self, label: int = 0) -> pd.DataFrame:
+        """The effect ledger averaged over the replications (one pseudo-replication ``label``)."""
+        e = self.effects
+        n = e["replication"].nunique()
+        keys = [c for c in e.columns if c not in ("replication", "amount_nok", "person_years")]
+        out = e.groupby(keys, observed=True, as_index=False)[["amount_nok", "person_years"]].sum()
+        out[["amount_nok", "person_years"]] /= n
+        out.insert(0, "replication", label)
+        out.attrs.update(e.attrs)
+        return out
+
+    def pooled(self, label: int = 0) -> pd.DataFrame:
+        """Results of the replications' mean effects: one row per perspective (``replication`` = label).
+
+        NPVs equal the mean of the replications' NPVs; ratios (BCR) and the payback year are those of
+        the mean flows, which is what a draw's result means in the PSA.
+        """
+        return evaluate(self.mean_effects(label), self.policy, self.params)
 
 
 def economic_policy(scenario: Scenario, staff_months: pd.DataFrame) -> EconomicPolicy:
@@ -96,7 +136,8 @@ def evaluate_parameters(scenario: Scenario, params: ParameterSet, seed: int, rep
     participants = persons.loc[persons["participant"], ["replication", "person"]]
     pm_part = person_months.merge(participants, on=["replication", "person"], how="inner")
     policy = economic_policy(scenario, staff)
-    ledger = build_ledger(persons[persons["participant"]], pm_part, events, policy, params)
+    tables = (persons[persons["participant"]], pm_part, events)
+    ledger = build_ledger(*tables, policy, params)
     effects = arm_effects(ledger)
     result = evaluate(effects, policy, params)
     employment = employment_outcomes(scenario, persons, person_months)
@@ -105,24 +146,25 @@ def evaluate_parameters(scenario: Scenario, params: ParameterSet, seed: int, rep
         effects=effects,
         ledger=ledger,
         policy=policy,
+        params=params,
         participants=participants.groupby("replication").size().to_numpy(),
         employment=employment,
+        tables=tables,
     )
 
 
-def summary_row(ev: Evaluation) -> dict[str, float]:
-    """One row of scalar results, averaged over the replications (for PSA tables)."""
+def summary_row(ev: Evaluation, pooled: pd.DataFrame | None = None) -> dict[str, float]:
+    """One row of scalar results of a parameter set (its replications pooled), for PSA tables."""
+    pooled = ev.pooled() if pooled is None else pooled
     out: dict[str, float] = {}
-    e = ev.evaluation
+    by = pooled.set_index("perspective")
     for p in PERSPECTIVES:
-        rows = e[e["perspective"] == p]
-        out[f"{p}_npv_nok"] = float(rows["npv_nok"].mean())
-        out[f"{p}_bcr"] = float(rows["bcr"].replace([np.inf, -np.inf], np.nan).mean())
-    soc = e[e["perspective"] == "society"]
-    out["cost_per_extra_employed_person_year_nok"] = float(soc["cost_per_extra_employed_person_year_nok"].mean())
-    out["net_budget_effect_nok_per_year"] = float(soc["net_budget_effect_nok_per_year"].mean())
+        out[f"{p}_npv_nok"] = float(by.loc[p, "npv_nok"])
+        out[f"{p}_bcr"] = float(by.loc[p, "bcr"])
+    out["cost_per_extra_employed_person_year_nok"] = float(by.loc["society", "cost_per_extra_employed_person_year_nok"])
+    out["net_budget_effect_nok_per_year"] = float(by.loc["society", "net_budget_effect_nok_per_year"])
     out["participants"] = float(np.mean(ev.participants))
-    out["society_npv_per_participant_nok"] = float(np.mean(ev.npv("society") / np.maximum(ev.participants, 1)))
+    out["society_npv_per_participant_nok"] = out["society_npv_nok"] / max(out["participants"], 1.0)
     emp = ev.employment.pivot_table(index="replication", columns="arm", values="employed_person_years_per_participant", observed=True)
     out["employed_person_years_per_participant"] = float((emp["programme"] - emp["counterfactual"]).mean())
     out["society_transfers_net_nok"] = float(transfers_net(ev.ledger))

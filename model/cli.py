@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -298,6 +299,187 @@ def calibrate(
         table.add_row(r.target, f"{r.observed:.3g}", f"{r.sim_mean:.3g}", f"{r.sim_p05:.3g} – {r.sim_p95:.3g}", "yes" if r.within_90 else "[red]no[/red]")
     stdout.print(table)
     console.print(f"[green]wrote[/green] {out} in {time.perf_counter() - t0:.0f} s")
+
+
+def _executor(workers: int, scheduler: str | None = None):
+    """A process pool (or a Dask cluster's executor) for independent draws; None for serial runs."""
+    if scheduler:
+        from distributed import Client
+
+        return Client(scheduler).get_executor()
+    if workers > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        return ProcessPoolExecutor(max_workers=workers)
+    return None
+
+
+@app.command()
+def cba(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML.")],
+    draws: Annotated[int, typer.Option(min=1, help="Outer PSA draws of the parameters.")] = 200,
+    inner: Annotated[int, typer.Option(min=1, help="Inner replications per draw (common random numbers).")] = 4,
+    seed: Annotated[int, typer.Option(min=0)] = 1,
+    out: Annotated[Path, typer.Option(help="Output folder (replaced atomically).")] = Path("out/cba"),
+    set_: SetOption = None,
+    tornado_: Annotated[bool, typer.Option("--tornado/--no-tornado", help="One-way sensitivity with switching values.")] = True,
+    workers: Annotated[int, typer.Option(min=1, help="Processes for the draws.")] = 2,
+) -> None:
+    """Social cost-benefit analysis (R-109): NPV, BCR and payback per perspective, with a two-level PSA.
+
+    Perspectives: society, state, municipality, participant. Outer level: parameter draws (calibration
+    posterior + registry priors); inner level: replications with common random numbers. Writes
+    OUT/cba.json, OUT/cba.xlsx (inputs with sources, ledger by year and perspective, results), OUT/report.html
+    (plotly figures), OUT/psa_draws.csv and OUT/manifest.json.
+    """
+    from model.cba import evaluate_parameters, perspective_ledger
+    from model.economics import write_html_report, write_workbook
+    from model.reporting import cba_document
+    from model.uncertainty import calibration_draws, run_draws, sample_parameters, tornado
+
+    started = dt.datetime.now(dt.UTC)
+    scen = load_scenario(scenario, set_ or [])
+    params = scenario_parameters(scen)
+    t0 = time.perf_counter()
+    executor = _executor(workers)
+    try:
+        with _progress() as bar:
+            task = bar.add_task("base case", total=1)
+            base = evaluate_parameters(scen, params, seed, inner)
+            bar.advance(task)
+            sample = sample_parameters(params, draws, seed, calibration_draws(scen))
+            task = bar.add_task(f"PSA: {draws} draws x {inner} replications", total=draws)
+            psa = run_draws(scen, params, sample.to_dict(orient="records"), seed, inner, executor, lambda k: bar.advance(task, k))
+            torn, torn_base = None, None
+            if tornado_:
+                n = len(params.graded())
+                task = bar.add_task(f"tornado: {n} parameters", total=2 * n)
+                torn, torn_base = tornado(scen, params, seed, inner, executor, lambda k: bar.advance(task, k), base=base)
+    finally:
+        if executor is not None:
+            executor.shutdown()
+    doc = cba_document(scen, params, base, psa, torn, draws=draws, inner=inner, seed=seed)
+    pl = perspective_ledger(base.mean_effects(), base.policy, params)
+    with atomic_dir(out) as tmp:
+        files = ["cba.json", "cba.xlsx", "report.html", "psa_draws.csv", "manifest.json"]
+        man = manifest(
+            command="cba",
+            scenarios=[scen],
+            params=params,
+            seed=seed,
+            started=started,
+            seconds=time.perf_counter() - t0,
+            files=files,
+            extra={"draws": draws, "inner_replications": inner, "overrides": set_ or []},
+        )
+        write_json(tmp / "cba.json", doc)
+        pd.concat([sample, psa.summary], axis=1).to_csv(tmp / "psa_draws.csv", index_label="draw")
+        write_workbook(tmp / "cba.xlsx", params=params, evaluation=psa.evaluation, perspective_ledger=pl, manifest=man)
+        write_html_report(
+            tmp / "report.html",
+            evaluation=psa.evaluation,
+            params=params,
+            manifest=man,
+            perspective_ledger=pl,
+            tornado=torn,
+            tornado_base_npv_nok=torn_base,
+            title=f"{scen.name}: social cost-benefit analysis",
+        )
+        write_json(tmp / "manifest.json", man)
+    print_cba_summary(doc, scen.name)
+    console.print(f"[green]wrote[/green] {out}")
+
+
+def print_cba_summary(doc: dict, title: str) -> None:
+    """The perspective table of a CBA (NOK of the price year)."""
+    table = Table(title=f"{title}: NPV by perspective (NOK {doc['price_year']}, {doc['draws']} draws)", title_justify="left")
+    for col in ("perspective", "NPV mean", "90 % interval", "BCR", "P(NPV > 0)"):
+        table.add_column(col, justify="left" if col == "perspective" else "right")
+    for p, v in doc["perspectives"].items():
+        npv = v["npv_nok"]
+        table.add_row(
+            p,
+            f"{npv['mean'] / 1e6:,.1f} M",
+            f"{npv['p05'] / 1e6:,.1f} – {npv['p95'] / 1e6:,.1f} M",
+            f"{v['bcr']['mean']:.2f}" if v["bcr"]["mean"] is not None else "–",
+            f"{doc['prob_npv_positive'][p]:.2f}",
+        )
+    stdout.print(table)
+    pp = doc["per_participant"]["society_npv_nok"]
+    stdout.print(
+        f"Society NPV per participant: NOK {pp['mean']:,.0f} (90 % interval {pp['p05']:,.0f} to {pp['p95']:,.0f}); "
+        f"ledger check: society transfers net {doc['ledger_check']['society_transfers_net_nok']:.2e} NOK"
+    )
+
+
+@app.command()
+def sobol(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML.")],
+    parameters: Annotated[int, typer.Option(min=2, help="How many parameters (the widest tornado swings).")] = 8,
+    base_samples: Annotated[int, typer.Option(min=8, help="Saltelli base samples N (evaluations: N x (k + 2)); a power of 2.")] = 64,
+    inner: Annotated[int, typer.Option(min=1, help="Replications per evaluation (common random numbers).")] = 2,
+    seed: Annotated[int, typer.Option(min=0)] = 1,
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/sobol"),
+    set_: SetOption = None,
+    workers: Annotated[int, typer.Option(min=1)] = 2,
+) -> None:
+    """Sobol indices (SALib) of the society NPV for the parameters that matter most.
+
+    Picks the parameters with the widest one-way swings, samples their 90 % ranges (Saltelli), and reports
+    first-order and total indices with confidence intervals, beside the simulation-noise variance.
+    Writes OUT/sobol.json, OUT/sobol.csv, OUT/report.html and OUT/manifest.json.
+    """
+    from model.cba import evaluate_parameters
+    from model.economics import write_html_report
+    from model.uncertainty import sobol as sobol_indices
+    from model.uncertainty import tornado
+
+    started = dt.datetime.now(dt.UTC)
+    scen = load_scenario(scenario, set_ or [])
+    params = scenario_parameters(scen)
+    t0 = time.perf_counter()
+    executor = _executor(workers)
+    try:
+        with _progress() as bar:
+            n = len(params.graded())
+            task = bar.add_task(f"screening (tornado): {n} parameters", total=2 * n)
+            base = evaluate_parameters(scen, params, seed, inner)
+            torn, _ = tornado(scen, params, seed, inner, executor, lambda k: bar.advance(task, k), base=base)
+            names = list(torn["parameter"].head(parameters))
+            total = base_samples * (len(names) + 2)
+            task = bar.add_task(f"Sobol: {total} evaluations", total=total)
+            res = sobol_indices(scen, params, names, base_samples, seed, inner, executor, lambda k: bar.advance(task, k))
+    finally:
+        if executor is not None:
+            executor.shutdown()
+    doc = {
+        "scenario": scen.name,
+        "output": "society_npv_nok",
+        "parameters": names,
+        "base_samples": base_samples,
+        "evaluations": res.evaluations,
+        "inner_replications": inner,
+        "npv_variance": res.npv_variance,
+        "simulation_noise_variance": res.noise_variance,
+        "noise_share": res.noise_variance / res.npv_variance if res.npv_variance > 0 else None,
+        "indices": res.table.to_dict(orient="records"),
+    }
+    with atomic_dir(out) as tmp:
+        man = manifest(command="sobol", scenarios=[scen], params=params, seed=seed, started=started,
+                       seconds=time.perf_counter() - t0, files=["sobol.json", "sobol.csv", "report.html", "manifest.json"],
+                       extra={"base_samples": base_samples, "inner_replications": inner})
+        write_json(tmp / "sobol.json", doc)
+        res.table.to_csv(tmp / "sobol.csv", index=False)
+        write_html_report(tmp / "report.html", evaluation=base.evaluation, params=params, manifest=man, tornado=torn, sobol=res.table,
+                          title=f"{scen.name}: Sobol indices of the society NPV")
+        write_json(tmp / "manifest.json", man)
+    table = Table(title="Sobol indices of the society NPV", title_justify="left")
+    for col in ("parameter", "S1", "ST"):
+        table.add_column(col, justify="left" if col == "parameter" else "right")
+    for r in res.table.itertuples():
+        table.add_row(r.parameter, f"{r.S1:.2f} ± {r.S1_conf:.2f}", f"{r.ST:.2f} ± {r.ST_conf:.2f}")
+    stdout.print(table)
+    console.print(f"[green]wrote[/green] {out}")
 
 
 @app.command()

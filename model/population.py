@@ -187,38 +187,55 @@ def _bands(u: np.ndarray, shares: list[np.ndarray]) -> np.ndarray:
     return np.minimum((u[:, None] >= cum).sum(axis=1), len(shares) - 1).astype(np.int8)
 
 
-def _attributes(
-    n: int, scenario: Scenario, params: ParameterSet, streams: Streams, prefix: str
-) -> dict[str, np.ndarray]:
+_UNIFORMS = {  # named uniform streams per project and their shape (per person)
+    "sex": (),
+    "age": (),
+    "married": (),
+    "has_children": (),
+    "n_children": (),
+    "child_ages": (12,),
+    "schooling": (),
+    "work_home": (),
+    "work_norway": (),
+    "residence_band": (),
+    "residence_years": (),
+    "municipality_short": (),
+    "municipality_years": (),
+    "social_assistance_band": (),
+    "social_assistance_years": (),
+}
+MAX_CHILDREN = 12
+
+
+def _uniforms(n: int, streams: Streams, prefix: str) -> dict[str, np.ndarray]:
+    """The U(0,1) draws behind every attribute of ``n`` persons of one project (one stream each)."""
+    return {name: streams.uniform(f"{prefix}.{name}", (n, *shape)) for name, shape in _UNIFORMS.items()}
+
+
+def _attributes(u: dict[str, np.ndarray], scenario: Scenario, params: ParameterSet) -> dict[str, np.ndarray]:
+    """Attributes from the uniforms, by inverting the reported marginals (vectorised over all persons)."""
     v = params.v
+    n = u["sex"].size
     sexes = scenario.eligibility.sexes
-    u_sex = streams.uniform(f"{prefix}.sex", n)
     if sexes == ("female",):
         female = np.ones(n, dtype=bool)
     elif sexes == ("male",):
         female = np.zeros(n, dtype=bool)
     else:
-        female = u_sex < v("population.share_female")
-    by_sex = lambda w, m: np.where(female, v(w), v(m))  # noqa: E731
+        female = u["sex"] < v("population.share_female")
+
+    def by_sex(women: str, men: str) -> np.ndarray:
+        return np.where(female, v(women), v(men))
 
     el = scenario.eligibility
-    age = _age_quantile(streams.uniform(f"{prefix}.age", n), params, el.min_age_years, el.max_age_years)
-    married = streams.uniform(f"{prefix}.married", n) < by_sex(
-        "population.share_married_women", "population.share_married_men"
-    )
-    has_children = streams.uniform(f"{prefix}.has_children", n) < by_sex(
-        "population.share_with_children_women", "population.share_with_children_men"
-    )
+    age = _age_quantile(u["age"], params, el.min_age_years, el.max_age_years)
+    married = u["married"] < by_sex("population.share_married_women", "population.share_married_men")
+    has_children = u["has_children"] < by_sex("population.share_with_children_women", "population.share_with_children_men")
     mean_children = by_sex("population.children_per_parent_women", "population.children_per_parent_men")
-    n_children = np.where(
-        has_children,
-        1 + stats.poisson.ppf(streams.uniform(f"{prefix}.n_children", n), mean_children - 1).astype(int),
-        0,
-    )
-    max_kids = 12
-    n_children = np.minimum(n_children, max_kids)
-    child_age = streams.uniform(f"{prefix}.child_ages", (n, max_kids)) * 18.0
-    present = np.arange(max_kids)[None, :] < n_children[:, None]
+    extra = stats.poisson.ppf(u["n_children"], mean_children - 1).astype(int) if n else np.zeros(0, dtype=int)
+    n_children = np.minimum(np.where(has_children, 1 + extra, 0), MAX_CHILDREN)
+    child_age = u["child_ages"] * 18.0
+    present = np.arange(MAX_CHILDREN)[None, :] < n_children[:, None]
     c05 = ((child_age < 6) & present).sum(axis=1).astype(np.int8)
     c610 = ((child_age >= 6) & (child_age < 11) & present).sum(axis=1).astype(np.int8)
     c1117 = ((child_age >= 11) & present).sum(axis=1).astype(np.int8)
@@ -233,45 +250,36 @@ def _attributes(
     s_none = np.where(female, none_w, under4_m * share_none_of_under4)
     s_13 = np.where(female, one3_w, under4_m * (1 - share_none_of_under4))
     s_over8 = np.where(female, over8_w, over8_m)
-    schooling = _bands(streams.uniform(f"{prefix}.schooling", n), [s_none, s_13, 1 - s_none - s_13 - s_over8, s_over8])
+    schooling = _bands(u["schooling"], [s_none, s_13, 1 - s_none - s_13 - s_over8, s_over8])
 
     wh_none = by_sex("population.work_home_none_women", "population.work_home_none_men")
     wh_over2 = by_sex("population.work_home_over_2_women", "population.work_home_over_2_men")
     wh_over6 = by_sex("population.work_home_over_6_women", "population.work_home_over_6_men")
-    work_home = _bands(
-        streams.uniform(f"{prefix}.work_home", n),
-        [wh_none, 1 - wh_none - wh_over2, wh_over2 - wh_over6, wh_over6],
-    )
+    work_home = _bands(u["work_home"], [wh_none, 1 - wh_none - wh_over2, wh_over2 - wh_over6, wh_over6])
     wn_none = by_sex("population.work_norway_none_women", "population.work_norway_none_men")
     wn_over2 = by_sex("population.work_norway_over_2_women", "population.work_norway_over_2_men")
-    work_norway = _bands(streams.uniform(f"{prefix}.work_norway", n), [wn_none, 1 - wn_none - wn_over2, wn_over2])
+    work_norway = _bands(u["work_norway"], [wn_none, 1 - wn_none - wn_over2, wn_over2])
 
     r5, r510, r20 = (
         v("population.residence_under_5_years"),
         v("population.residence_5_10_years"),
         v("population.residence_over_20_years"),
     )
-    res_band = _bands(streams.uniform(f"{prefix}.residence_band", n), [np.full(n, x) for x in (r5, r510, 1 - r5 - r510 - r20, r20)])
+    res_band = _bands(u["residence_band"], [np.full(n, x) for x in (r5, r510, 1 - r5 - r510 - r20, r20)])
     lo_edges, hi_edges = np.array([2.0, 5.0, 10.0, 20.0]), np.array([5.0, 10.0, 20.0, 30.0])
-    years_norway = lo_edges[res_band] + streams.uniform(f"{prefix}.residence_years", n) * (
-        hi_edges[res_band] - lo_edges[res_band]
-    )
-    short_res = streams.uniform(f"{prefix}.municipality_short", n) < v(
-        "population.share_residence_in_municipality_under_2_years"
-    )
-    u_mun = streams.uniform(f"{prefix}.municipality_years", n)
+    years_norway = lo_edges[res_band] + u["residence_years"] * (hi_edges[res_band] - lo_edges[res_band])
+    short_res = u["municipality_short"] < v("population.share_residence_in_municipality_under_2_years")
+    u_mun = u["municipality_years"]
     years_municipality = np.where(short_res, u_mun * 2.0, 2.0 + u_mun * np.maximum(years_norway - 2.0, 0.01))
 
     sa510, sa1019 = v("population.social_assistance_5_10_years"), v("population.social_assistance_10_19_years")
     short_sa = v("population.share_social_assistance_under_6_months")
     sa_band = _bands(
-        streams.uniform(f"{prefix}.social_assistance_band", n),
+        u["social_assistance_band"],
         [np.full(n, x) for x in (short_sa, 1 - short_sa - sa510 - sa1019, sa510, sa1019)],
     )
     lo_sa, hi_sa = np.array([0.0, 0.5, 5.0, 10.0]), np.array([0.5, 5.0, 10.0, 19.0])
-    sa_years = lo_sa[sa_band] + streams.uniform(f"{prefix}.social_assistance_years", n) * (
-        hi_sa[sa_band] - lo_sa[sa_band]
-    )
+    sa_years = lo_sa[sa_band] + u["social_assistance_years"] * (hi_sa[sa_band] - lo_sa[sa_band])
 
     return {
         "female": female,
@@ -300,14 +308,16 @@ def draw_population(scenario: Scenario, params: ParameterSet, streams: Streams) 
     Returns:
         The :class:`Population`, sorted by referral time.
     """
-    parts = []
+    days_all, project_all, group_all, uniforms = [], [], [], []
     for pi, (days, groups) in enumerate(referral_times(scenario, params, streams)):
-        attrs = _attributes(days.size, scenario, params, streams, f"population.{scenario.projects[pi].name}")
-        attrs["referral_day"] = days
-        attrs["project"] = np.full(days.size, pi, dtype=np.int16)
-        attrs["group"] = groups
-        parts.append(attrs)
-    keys = parts[0].keys() if parts else ()
-    merged = {k: np.concatenate([p[k] for p in parts]) for k in keys}
+        uniforms.append(_uniforms(days.size, streams, f"population.{scenario.projects[pi].name}"))
+        days_all.append(days)
+        project_all.append(np.full(days.size, pi, dtype=np.int16))
+        group_all.append(groups)
+    u = {k: np.concatenate([x[k] for x in uniforms]) for k in _UNIFORMS}
+    merged = _attributes(u, scenario, params)
+    merged["referral_day"] = np.concatenate(days_all)
+    merged["project"] = np.concatenate(project_all)
+    merged["group"] = np.concatenate(group_all).astype(np.int16)
     order = np.lexsort((merged["project"], merged["referral_day"]))
     return Population(**{k: merged[k][order] for k in Population.__dataclass_fields__})
