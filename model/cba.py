@@ -37,6 +37,7 @@ class Evaluation:
     participants: np.ndarray  # per replication
     employment: pd.DataFrame  # per replication: employment outcomes in both arms and their difference
     tables: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]  # participants' persons, person-months; all events
+    flows: pd.DataFrame  # per replication: the table-3 flows at the report date
 
     def reprice(self, params: ParameterSet) -> Evaluation:
         """The same simulated persons priced with other economic parameters (no re-simulation).
@@ -55,6 +56,7 @@ class Evaluation:
             participants=self.participants,
             employment=self.employment,
             tables=self.tables,
+            flows=self.flows,
         )
 
     def npv(self, perspective: str = "society") -> np.ndarray:
@@ -141,6 +143,15 @@ def evaluate_parameters(scenario: Scenario, params: ParameterSet, seed: int, rep
     effects = arm_effects(ledger)
     result = evaluate(effects, policy, params)
     employment = employment_outcomes(scenario, persons, person_months)
+    starts = events[(events["arm"] == "programme") & (events["event"] == "job_started")]
+    starts = starts.merge(participants, on=["replication", "person"], how="inner").groupby("replication").size()
+    employment["job_starts"] = employment["replication"].map(starts).fillna(0).to_numpy() * (employment["arm"] == "programme").to_numpy()
+    cf_starts = events[(events["arm"] == "counterfactual") & (events["event"] == "job_started")]
+    cf_starts = cf_starts.merge(participants, on=["replication", "person"], how="inner").groupby("replication").size()
+    is_cf = (employment["arm"] == "counterfactual").to_numpy()
+    employment.loc[is_cf, "job_starts"] = employment.loc[is_cf, "replication"].map(cf_starts).fillna(0).to_numpy()
+    report = scenario.report_date.isoformat()
+    flows = pd.DataFrame([{"replication": o.replication, **o.flows[report]["all"]} for o in outcomes])
     return Evaluation(
         evaluation=result,
         effects=effects,
@@ -150,6 +161,7 @@ def evaluate_parameters(scenario: Scenario, params: ParameterSet, seed: int, rep
         participants=participants.groupby("replication").size().to_numpy(),
         employment=employment,
         tables=tables,
+        flows=flows,
     )
 
 

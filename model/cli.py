@@ -483,13 +483,174 @@ def sobol(
 
 
 @app.command()
+def compare(
+    scenarios: Annotated[list[Path], typer.Argument(help="Two or more scenario TOMLs; each after the first is compared with the first.")],
+    replications: Annotated[int, typer.Option("--replications", "-r", min=2, help="Replications (common random numbers).")] = 50,
+    seed: Annotated[int, typer.Option(min=0)] = 1,
+    out: Annotated[Path, typer.Option(help="Output folder (replaced atomically).")] = Path("out/compare"),
+    sensitivity: Annotated[bool, typer.Option(help="Repeat at the 5th/95th percentile of the assumption each changed lever rests on.")] = True,
+    workers: Annotated[int, typer.Option(min=1, help="Processes (one scenario each).")] = 2,
+) -> None:
+    """Compare scenarios: differences in employment, flows and NPV per perspective, with 90 % intervals.
+
+    Answers e.g. "does a 36-month programme raise employment?" in one command:
+
+        nysjanse compare scenarios/ny_sjanse_2005_2006.toml scenarios/policy/length_36_months.toml
+
+    The ΔNPV waterfall splits the society difference by mechanism (exits to work, retention, staff cost,
+    stipend vs social assistance, incentive payments, courses and measures); `rests_on` repeats the
+    comparison with the key assumption behind the changed lever at its low and high value.
+    Writes OUT/compare.json, OUT/compare.csv and OUT/manifest.json.
+    """
+    from model.compare import compare as compare_scenarios
+
+    if len(scenarios) < 2:
+        raise InputError("command line", "SCENARIOS", [str(s) for s in scenarios], "at least two scenario files")
+    started = dt.datetime.now(dt.UTC)
+    scens = [load_scenario(s) for s in scenarios]
+    names = [s.name for s in scens]
+    if len(set(names)) < len(names):
+        raise InputError("command line", "SCENARIOS", names, "scenarios with different names")
+    t0 = time.perf_counter()
+    executor = _executor(workers)
+    try:
+        doc = compare_scenarios(scens, seed, replications, executor, sensitivity, progress=lambda m: console.print(f"[dim]{m}[/dim]"))
+    finally:
+        if executor is not None:
+            executor.shutdown()
+    params = scenario_parameters(scens[0])
+    with atomic_dir(out) as tmp:
+        write_json(tmp / "compare.json", doc)
+        _difference_frame(doc).to_csv(tmp / "compare.csv", index=False)
+        write_json(tmp / "manifest.json", manifest(command="compare", scenarios=scens, params=params, seed=seed, started=started,
+                                                   seconds=time.perf_counter() - t0, files=["compare.json", "compare.csv", "manifest.json"],
+                                                   extra={"replications": replications}))
+    print_comparison(doc)
+    console.print(f"[green]wrote[/green] {out}")
+
+
+def _difference_frame(doc: dict) -> pd.DataFrame:
+    rows = []
+    for name, diff in doc["difference"].items():
+        for key, st in diff.items():
+            if isinstance(st, dict) and "mean" in st:
+                rows.append({"scenario": name, "vs": doc["scenarios"][0], "measure": key, **st})
+            elif isinstance(st, dict):
+                for k, v in st.items():
+                    rows.append({"scenario": name, "vs": doc["scenarios"][0], "measure": f"flows.{k}", **v})
+    return pd.DataFrame(rows)
+
+
+def _m(x: float | None, scale: float = 1e6, unit: str = " M") -> str:
+    return "–" if x is None else f"{x / scale:,.1f}{unit}"
+
+
+def print_comparison(doc: dict) -> None:
+    """The answer tables of a comparison."""
+    base = doc["scenarios"][0]
+    table = Table(title=f"Each scenario vs {base} ({doc['replications']} replications, common random numbers)", title_justify="left")
+    for col in ("scenario", "Δ employed years / participant", "Δ share employed 2 y", "Δ society NPV (NOK)", "Δ state", "Δ municipality", "Δ participant"):
+        table.add_column(col, justify="left" if col == "scenario" else "right")
+    for name, d in doc["difference"].items():
+        e = d["employed_person_years_per_participant"]
+        s2 = d["share_employed_2y"]
+        table.add_row(
+            name,
+            f"{e['mean']:+.3f} ({e['p05']:+.3f} to {e['p95']:+.3f})",
+            "–" if s2["mean"] is None else f"{s2['mean']:+.3f}",
+            f"{_m(d['society_npv_nok']['mean'])} ({_m(d['society_npv_nok']['p05'], unit='')} to {_m(d['society_npv_nok']['p95'], unit='')})",
+            _m(d["state_npv_nok"]["mean"]),
+            _m(d["municipality_npv_nok"]["mean"]),
+            _m(d["participant_npv_nok"]["mean"]),
+        )
+    stdout.print(table)
+    for name, wf in doc.get("waterfalls", {}).items():
+        t = Table(title=f"Society ΔNPV by mechanism: {name} vs {base}", title_justify="left")
+        t.add_column("mechanism")
+        t.add_column("NOK", justify="right")
+        for item in wf:
+            t.add_row(item["mechanism"], _m(item["nok"]))
+        t.add_row("[bold]total[/bold]", _m(sum(i["nok"] for i in wf)))
+        stdout.print(t)
+    for name, rows in doc.get("rests_on", {}).items():
+        if not rows:
+            continue
+        t = Table(title=f"How much the answer for {name} rests on assumptions the data cannot tell", title_justify="left")
+        for col in ("assumption", "at", "value", "Δ employed years / participant", "Δ society NPV"):
+            t.add_column(col, justify="left" if col in ("assumption", "at") else "right")
+        d = doc["difference"][name]
+        for r in rows:
+            t.add_row(r["parameter"], r["at"], f"{r['value']:.3g}", f"{r['employed_person_years_per_participant']['mean']:+.3f}", _m(r["society_npv_nok"]["mean"]))
+        t.add_row("(point values)", "point", "", f"{d['employed_person_years_per_participant']['mean']:+.3f}", _m(d["society_npv_nok"]["mean"]))
+        stdout.print(t)
+
+
+@app.command()
+def size(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML (e.g. scenarios/bergen.toml).")],
+    max_wait_weeks: Annotated[float, typer.Option(min=0.0, help="Longest acceptable wait from admission decision to start.")] = 8.0,
+    service_level: Annotated[float, typer.Option(min=0.01, max=0.999, help="Required probability of a wait within the limit.")] = 0.9,
+    replications: Annotated[int, typer.Option("--replications", "-r", min=2)] = 20,
+    seed: Annotated[int, typer.Option(min=0)] = 1,
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/size"),
+    set_: SetOption = None,
+) -> None:
+    """Staff sizing: the fewest advisers so that P(wait ≤ W weeks) ≥ P, with an Erlang-C cross-check.
+
+    Reports along the adviser count: caseload, utilisation, waits, NPV per perspective and the marginal
+    society NPV of one more adviser. Writes OUT/size.json, OUT/size.csv and OUT/manifest.json.
+    """
+    from model.staffing import size as size_staff
+
+    started = dt.datetime.now(dt.UTC)
+    scen = load_scenario(scenario, set_ or [])
+    params = scenario_parameters(scen)
+    t0 = time.perf_counter()
+    doc = size_staff(scen, params, max_wait_weeks, service_level, seed, replications, progress=lambda m: console.print(f"[dim]{m}[/dim]"))
+    with atomic_dir(out) as tmp:
+        write_json(tmp / "size.json", doc)
+        pd.DataFrame(doc["table"]).to_csv(tmp / "size.csv", index=False)
+        write_json(tmp / "manifest.json", manifest(command="size", scenarios=[scen], params=params, seed=seed, started=started,
+                                                   seconds=time.perf_counter() - t0, files=["size.json", "size.csv", "manifest.json"],
+                                                   extra={"max_wait_weeks": max_wait_weeks, "service_level": service_level}))
+    table = Table(title=f"{scen.name}: waits within {max_wait_weeks:g} weeks", title_justify="left")
+    for col in ("advisers", "P(wait ≤ W)", "mean wait (weeks)", "caseload", "utilisation", "society NPV", "marginal NPV of +1"):
+        table.add_column(col, justify="right")
+    for r in doc["table"]:
+        table.add_row(
+            f"{r['advisers']:g}", f"{r['p_wait_within']:.2f}", f"{r['mean_wait_weeks']:.1f}", f"{r['caseload']:.1f}", f"{r['utilisation']:.2f}",
+            _m(r.get("society_npv_nok")), _m(r.get("marginal_society_npv_of_one_more_adviser_nok")),
+        )
+    stdout.print(table)
+    stdout.print(
+        f"Answer: [bold]{doc['advisers']} advisers[/bold] (P = {doc['p_wait_within']:.2f} ≥ {service_level}); "
+        f"Erlang-C suggests {doc['erlang_c_advisers']}."
+    )
+    console.print(f"[green]wrote[/green] {out}")
+
+
+@app.command()
 def headline(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("out/headline"),
-    replications: Annotated[int, typer.Option(min=1)] = 50,
+    replications: Annotated[int, typer.Option(min=2)] = 30,
     seed: Annotated[int, typer.Option(min=0)] = 2006,
 ) -> None:
-    """The headline analysis (`make run`): the national baseline, 2005-2006, against the reported flows."""
-    run(Path("scenarios/ny_sjanse_2005_2006.toml"), replications=replications, seed=seed, out=out, set_=None, tables=True)
+    """The headline analysis (`make run`): the national baseline against the reported flows, then against the
+    36-month and follow-up variants."""
+    run(Path("scenarios/ny_sjanse_2005_2006.toml"), replications=replications, seed=seed, out=out / "baseline", set_=None, tables=False)
+    compare(
+        [
+            Path("scenarios/ny_sjanse_2005_2006.toml"),
+            Path("scenarios/policy/length_36_months.toml"),
+            Path("scenarios/policy/follow_up_1_15.toml"),
+            Path("scenarios/policy/follow_up_1_60.toml"),
+        ],
+        replications=replications,
+        seed=seed,
+        out=out / "compare",
+        sensitivity=True,
+        workers=2,
+    )
 
 
 def main() -> None:

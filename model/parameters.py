@@ -66,7 +66,9 @@ class Parameter:
     def ppf(self, q: np.ndarray | float) -> np.ndarray:
         """Quantile function of the parameter's uncertainty distribution.
 
-        ``low`` and ``high`` are read as the 5th and 95th percentiles (``uniform``: the bounds).
+        ``low`` and ``high`` are the 5th and 95th percentiles (``uniform``: the bounds). Normal and lognormal
+        ranges need not be symmetric: each side of the point value has its own spread (a two-piece
+        distribution), so the quantiles 0.05 and 0.95 return ``low`` and ``high`` exactly.
 
         Args:
             q: probabilities in (0, 1).
@@ -81,14 +83,13 @@ class Parameter:
         z95 = stats.norm.ppf(0.95)
         if self.distribution == "uniform":
             return lo + q * (hi - lo)
-        if self.distribution == "normal":
-            mu = self.value
-            sd = max(hi - mu, mu - lo) / z95
-            return stats.norm.ppf(q, loc=mu, scale=sd)
-        if self.distribution == "lognormal":
-            mu = math.log(self.value)
-            sd = max(math.log(hi) - mu, mu - math.log(lo)) / z95
-            return np.exp(stats.norm.ppf(q, loc=mu, scale=sd))
+        if self.distribution in ("normal", "lognormal"):
+            log = self.distribution == "lognormal"
+            f = math.log if log else (lambda x: x)
+            mu = f(self.value)
+            z = stats.norm.ppf(q)
+            x = mu + np.where(z < 0, (mu - f(lo)) / z95, (f(hi) - mu) / z95) * z
+            return np.exp(x) if log else x
         if self.distribution == "beta":
             # Method of moments from the mean and the 90 % range read as +-1.645 sd.
             m = self.value

@@ -1,0 +1,269 @@
+"""Comparing scenarios with common random numbers: differences with intervals, and a ΔNPV waterfall.
+
+Every scenario is run with the same seed and replication indices, so the same persons are referred at the
+same times with the same draws wherever the scenarios agree; a difference per replication is then the
+policy's effect plus little noise, and its 90 % interval is over replications.
+
+The waterfall splits the society ΔNPV (each scenario vs the first) by mechanism. Each ledger line's
+contribution to the society NPV is its real-resource value plus its share of the tax financing cost
+(20 % of its effect on public budgets), so the lines add up to the society NPV exactly. Employment lines are
+split between *more or fewer exits to work* and *retention* by a Shapley split of employed person-years =
+job starts × years per job start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from model.cba import PERSPECTIVES, Evaluation, evaluate_parameters
+from model.economics import perspective_ledger
+from model.outcomes import FLOW_KEYS
+from model.parameters import ParameterSet
+from model.runner import scenario_parameters
+from model.scenario import Scenario
+from model.uncertainty import stats
+
+MECHANISMS = {
+    "production": "employment",
+    "wages": "employment",
+    "employer_contributions": "employment",
+    "income_tax_state": "employment",
+    "income_tax_municipality": "employment",
+    "childcare_employed": "employment",
+    "childcare_fee_employed": "employment",
+    "project_staff": "staff cost",
+    "assessment": "staff cost",
+    "social_office_follow_up": "staff cost",
+    "stipend": "stipend vs social assistance",
+    "social_assistance": "stipend vs social assistance",
+    "supplementary_social_assistance": "stipend vs social assistance",
+    "student_support": "stipend vs social assistance",
+    "incentive_payments": "incentive payments",
+    "courses_and_measures": "courses, measures and childcare in the programme",
+    "nav_measures": "courses, measures and childcare in the programme",
+    "childcare_programme": "courses, measures and childcare in the programme",
+    "childcare_fee_programme": "courses, measures and childcare in the programme",
+    "state_project_grant": "courses, measures and childcare in the programme",
+}
+WATERFALL_ORDER = (
+    "more or fewer exits to work",
+    "retention in work",
+    "staff cost",
+    "stipend vs social assistance",
+    "incentive payments",
+    "courses, measures and childcare in the programme",
+    "other",
+)
+# The registry parameter each lever's answer rests on most (shown at its 5th and 95th percentile).
+KEY_ASSUMPTIONS = {
+    "programme.length_months": ("participation.work_hr_after_24_months", "completion.p_work"),
+    "follow_up.caseload_per_adviser": ("follow_up.work_elasticity", "follow_up.breakoff_elasticity"),
+    "stipend": ("stipend.breakoff_elasticity",),
+}
+
+
+@dataclass
+class ScenarioRun:
+    """One scenario's replications, evaluated."""
+
+    scenario: Scenario
+    params: ParameterSet
+    evaluation: Evaluation
+
+
+def _society_by_line(ev: Evaluation) -> pd.Series:
+    """Each line's contribution to the society NPV (real value + its share of the tax financing cost)."""
+    pl = perspective_ledger(ev.mean_effects(), ev.policy, ev.params)
+    share = ev.params.v("cba.tax_financing_cost_share")
+    society = pl[(pl["perspective"] == "society") & (pl["flow"] != "tax_financing_cost")]
+    public = pl[pl["perspective"] == "public"]
+    real = society.groupby("flow", observed=True)["pv_nok"].sum()
+    mcpf = share * public.groupby("flow", observed=True)["pv_nok"].sum()
+    return real.add(mcpf, fill_value=0.0)
+
+
+def waterfall(a: ScenarioRun, b: ScenarioRun) -> list[dict]:
+    """Society ΔNPV (b − a) by mechanism; the items sum to the difference of the pooled society NPVs."""
+    la, lb = _society_by_line(a.evaluation), _society_by_line(b.evaluation)
+    delta = lb.sub(la, fill_value=0.0)
+    by_mech: dict[str, float] = dict.fromkeys(WATERFALL_ORDER, 0.0)
+    employment = 0.0
+    for line, value in delta.items():
+        mech = MECHANISMS.get(str(line), "other")
+        if mech == "employment":
+            employment += float(value)
+        else:
+            by_mech[mech] += float(value)
+    n_a, d_a = _jobs(a.evaluation)
+    n_b, d_b = _jobs(b.evaluation)
+    d_e = n_b * d_b - n_a * d_a
+    if abs(d_e) > 1e-9:
+        share_entries = (n_b - n_a) * (d_a + d_b) / 2 / d_e
+    else:
+        share_entries = 0.5
+    by_mech["more or fewer exits to work"] = employment * share_entries
+    by_mech["retention in work"] = employment * (1 - share_entries)
+    return [{"mechanism": k, "nok": float(v)} for k, v in by_mech.items()]
+
+
+def _jobs(ev: Evaluation) -> tuple[float, float]:
+    """Programme-arm job starts of the participants and employed years per start (means over replications)."""
+    emp = ev.employment[ev.employment["arm"] == "programme"]
+    starts = float(emp["job_starts"].mean())
+    years = float(emp["employed_person_years"].mean())
+    return starts, (years / starts if starts > 0 else 0.0)
+
+
+def _per_replication(run: ScenarioRun) -> pd.DataFrame:
+    ev = run.evaluation
+    e = ev.evaluation
+    out = pd.DataFrame({"replication": np.unique(e["replication"])})
+    for p in PERSPECTIVES:
+        out[f"{p}_npv_nok"] = e.loc[e["perspective"] == p, "npv_nok"].to_numpy()
+    prog = ev.employment[ev.employment["arm"] == "programme"].set_index("replication")
+    for col in ("employed_person_years_per_participant", "share_employed_1y", "share_employed_2y", "share_employed_5y"):
+        out[col] = prog[col].reindex(out["replication"]).to_numpy()
+    flows = ev.flows.set_index("replication")
+    for k in FLOW_KEYS:
+        out[f"flow_{k}"] = flows[k].reindex(out["replication"]).to_numpy()
+    return out
+
+
+def _differences(a: ScenarioRun, b: ScenarioRun) -> dict:
+    ra, rb = _per_replication(a), _per_replication(b)
+    d = rb.drop(columns="replication") - ra.drop(columns="replication")
+    out = {
+        "employed_person_years_per_participant": stats(d["employed_person_years_per_participant"]),
+        **{f"{p}_npv_nok": stats(d[f"{p}_npv_nok"]) for p in PERSPECTIVES},
+        "share_employed_1y": stats(d["share_employed_1y"]),
+        "share_employed_2y": stats(d["share_employed_2y"]),
+        "share_employed_5y": stats(d["share_employed_5y"]),
+        "flows": {k: stats(d[f"flow_{k}"]) for k in FLOW_KEYS},
+    }
+    return out
+
+
+def _levels(run: ScenarioRun) -> dict:
+    r = _per_replication(run)
+    return {
+        "employed_person_years_per_participant": stats(r["employed_person_years_per_participant"]),
+        "share_employed_1y": stats(r["share_employed_1y"]),
+        "share_employed_2y": stats(r["share_employed_2y"]),
+        "share_employed_5y": stats(r["share_employed_5y"]),
+        **{f"{p}_npv_nok": stats(r[f"{p}_npv_nok"]) for p in PERSPECTIVES},
+        "participants": stats(r["flow_participants"]),
+        "counterfactual_employed_person_years_per_participant": stats(
+            run.evaluation.employment.loc[run.evaluation.employment["arm"] == "counterfactual", "employed_person_years_per_participant"]
+        ),
+    }
+
+
+def _run_one(args: tuple) -> ScenarioRun:
+    scenario, params, seed, replications = args
+    return ScenarioRun(scenario, params, evaluate_parameters(scenario, params, seed, replications))
+
+
+def run_all(
+    scenarios: Sequence[Scenario],
+    seed: int,
+    replications: int,
+    executor: Executor | None = None,
+    params: Sequence[ParameterSet] | None = None,
+) -> list[ScenarioRun]:
+    """Evaluate every scenario with the same seed and replications (common random numbers)."""
+    params = params or [scenario_parameters(s) for s in scenarios]
+    args = [(s, p, seed, replications) for s, p in zip(scenarios, params, strict=True)]
+    return list(executor.map(_run_one, args)) if executor is not None else [_run_one(a) for a in args]
+
+
+def changed_levers(a: Scenario, b: Scenario) -> list[str]:
+    """Which policy levers differ between two scenarios."""
+    out = []
+    if a.programme.length_months != b.programme.length_months:
+        out.append("programme.length_months")
+    if a.follow_up != b.follow_up:
+        out.append("follow_up.caseload_per_adviser")
+    if a.stipend != b.stipend:
+        out.append("stipend")
+    return out
+
+
+def compare(
+    scenarios: Sequence[Scenario],
+    seed: int,
+    replications: int,
+    executor: Executor | None = None,
+    sensitivity: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
+    """Compare scenarios (each after the first against the first). Returns the ``compare.json`` document.
+
+    With ``sensitivity``, for each lever that differs, the comparison is repeated with the key assumption
+    behind that lever at its 5th and 95th percentile (``rests_on``), so the answer shows how much it
+    depends on what the data cannot tell (e.g. the exit hazard after month 24 for a longer programme).
+    """
+    say = progress or (lambda _m: None)
+    say(f"running {len(scenarios)} scenarios x {replications} replications")
+    runs = run_all(scenarios, seed, replications, executor)
+    names = [s.name for s in scenarios]
+    doc: dict = {
+        "scenarios": names,
+        "seed": seed,
+        "replications": replications,
+        "levels": {r.scenario.name: _levels(r) for r in runs},
+        "difference": {},
+        "waterfall": [],
+        "waterfalls": {},
+        "rests_on": {},
+    }
+    base = runs[0]
+    for run in runs[1:]:
+        diff = _differences(base, run)
+        wf = waterfall(base, run)
+        pooled = {r.scenario.name: float(r.evaluation.pooled().set_index("perspective").loc["society", "npv_nok"]) for r in (base, run)}
+        diff["society_npv_nok_pooled"] = pooled[run.scenario.name] - pooled[base.scenario.name]
+        doc["difference"][run.scenario.name] = diff
+        doc["waterfalls"][run.scenario.name] = wf
+        if sensitivity:
+            doc["rests_on"][run.scenario.name] = _rests_on(base, run, seed, replications, executor, say)
+    if len(runs) > 1:
+        doc["waterfall"] = doc["waterfalls"][runs[1].scenario.name]
+        doc["waterfall_total_nok"] = doc["difference"][runs[1].scenario.name]["society_npv_nok_pooled"]
+    return doc
+
+
+def _rests_on(base: ScenarioRun, run: ScenarioRun, seed: int, replications: int, executor: Executor | None, say: Callable[[str], None]) -> list[dict]:
+    rows = []
+    for lever in changed_levers(base.scenario, run.scenario):
+        for name in KEY_ASSUMPTIONS.get(lever, ()):
+            p = run.params[name]
+            if not p.graded:
+                continue
+            for label, q in (("low", 0.05), ("high", 0.95)):
+                value = float(p.ppf(q))
+                say(f"{run.scenario.name}: {name} at its {label} value {value:.3g}")
+                pair = run_all(
+                    [base.scenario, run.scenario],
+                    seed,
+                    replications,
+                    executor,
+                    params=[base.params.with_values({name: value}), run.params.with_values({name: value})],
+                )
+                d = _differences(pair[0], pair[1])
+                rows.append(
+                    {
+                        "lever": lever,
+                        "parameter": name,
+                        "at": label,
+                        "value": value,
+                        "point_value": p.value,
+                        "employed_person_years_per_participant": d["employed_person_years_per_participant"],
+                        "society_npv_nok": d["society_npv_nok"],
+                    }
+                )
+    return rows
