@@ -32,18 +32,9 @@ from model.parameters import ParameterSet
 from model.population import DAYS_PER_MONTH, DAYS_PER_YEAR, Population, days_since
 from model.rng import Streams
 from model.scenario import Project, Scenario
+from model.vocabulary import ARMS, STATES
 
 # Vocabularies (codes are indices) ----------------------------------------------------------------------
-STATES = (
-    "assessment",
-    "waiting",
-    "in_programme",
-    "employed_full_time",
-    "employed_part_time",
-    "education",
-    "social_assistance",
-    "other",
-)
 EVENTS = (
     "referred",
     "rejected",
@@ -81,7 +72,6 @@ DETAILS = tuple(
         )
     )
 )
-ARMS = ("programme", "counterfactual")
 # What a desk record marks: a capacity change, an admission, a participant leaving, a person giving up.
 DESK_EVENTS = {"capacity": 0, "admitted": 1, "left": 2, "gave_up": 3}
 

@@ -35,18 +35,8 @@ import pandas as pd
 from model.economics.policy import EconomicPolicy
 from model.economics.prices import PARAMETER_PRICE_YEAR, GIndex
 from model.parameters import ParameterSet
+from model.vocabulary import ARMS, STATES
 
-STATES = (
-    "assessment",
-    "waiting",
-    "in_programme",
-    "employed_full_time",
-    "employed_part_time",
-    "education",
-    "social_assistance",
-    "other",
-)
-ARMS = ("programme", "counterfactual")
 PARTIES = ("state", "municipality", "participant", "employer")
 ACTORS = (*PARTIES, "society")
 KINDS = ("transfer", "resource", "quantity")

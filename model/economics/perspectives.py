@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from model.economics.discounting import discount_factors
-from model.economics.ledger import FLOW_NAMES, FLOWS, PARTIES, category_codes
+from model.economics.ledger import FLOW_NAMES, FLOWS, PARTIES, _group, category_codes
 from model.economics.policy import EconomicPolicy
 from model.parameters import ParameterSet
 
@@ -121,7 +121,7 @@ def perspective_ledger(
     add((signs[:, i_state] != 0) | (signs[:, i_mun] != 0), "public", public)
     add(~_IS_TRANSFER[f], "society", pos.sum(axis=1))
     # Tax financing cost: a share of the net public effect of each replication and year.
-    (m_rep, m_year, m_ext), m_sum = _group_sum(
+    (m_rep, m_year, m_ext), m_sum = _group(
         [rep, year - year.min(initial=0), ext.astype(np.int64)], public
     )
     share = params.v("cba.tax_financing_cost_share")
@@ -161,24 +161,6 @@ def perspective_ledger(
     out.attrs.update(effects.attrs)
     out.attrs["base_year"] = base
     return out
-
-
-def _group_sum(keys: list[np.ndarray], values: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
-    """Sum ``values`` by non-negative integer ``keys``; return the distinct keys and the sums."""
-    if values.size == 0:
-        return [k[:0] for k in keys], values[:0]
-    radices = [int(k.max()) + 1 for k in keys]
-    code = np.zeros(values.size, dtype=np.int64)
-    for k, rad in zip(keys, radices, strict=True):
-        code = code * rad + k
-    uniq, inv = np.unique(code, return_inverse=True)
-    sums = np.bincount(inv, weights=values, minlength=uniq.size)
-    cols = []
-    rest = uniq
-    for rad in reversed(radices):
-        rest, col = np.divmod(rest, rad)
-        cols.append(col)
-    return cols[::-1], sums
 
 
 def _payback(pv_by_year: pd.DataFrame) -> pd.Series:
