@@ -12,12 +12,14 @@ activation effect of referral).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from model.economics import EconomicPolicy, arm_effects, build_ledger, evaluate, perspective_ledger, transfers_net
+from model.outcomes import ReplicationOutcome
 from model.parameters import ParameterSet
 from model.runner import run_replication
 from model.scenario import Scenario
@@ -131,6 +133,23 @@ def evaluate_parameters(scenario: Scenario, params: ParameterSet, seed: int, rep
         first: index of the first replication.
     """
     outcomes = [run_replication(scenario, params, seed, r) for r in range(first, first + replications)]
+    return evaluate_outcomes(scenario, params, outcomes)
+
+
+def evaluate_outcomes(scenario: Scenario, params: ParameterSet, outcomes: Sequence[ReplicationOutcome]) -> Evaluation:
+    """Evaluate already simulated replications economically (what :func:`evaluate_parameters` does after
+    simulating).
+
+    Lets a caller that also needs the run's other tables (flows, state shares, desks; e.g.
+    :func:`model.runner.summarize` of a :class:`~model.runner.RunResult`) simulate once.
+
+    Args:
+        scenario: the scenario the outcomes were simulated from.
+        params: the parameter set they were simulated with (and that prices them).
+        outcomes: the replications' tidy outcomes (``RunResult.outcomes``), at least one.
+    """
+    if not outcomes:
+        raise ValueError("evaluate_outcomes needs at least one replication")
     persons = pd.concat([o.persons for o in outcomes], ignore_index=True)
     person_months = pd.concat([o.person_months for o in outcomes], ignore_index=True)
     events = pd.concat([o.events for o in outcomes], ignore_index=True)
@@ -183,4 +202,4 @@ def summary_row(ev: Evaluation, pooled: pd.DataFrame | None = None) -> dict[str,
     return out
 
 
-__all__ = ["PERSPECTIVES", "Evaluation", "economic_policy", "employment_outcomes", "evaluate_parameters", "perspective_ledger", "summary_row"]
+__all__ = ["PERSPECTIVES", "Evaluation", "economic_policy", "employment_outcomes", "evaluate_outcomes", "evaluate_parameters", "perspective_ledger", "summary_row"]

@@ -210,9 +210,23 @@ def compare(
     say = progress or (lambda _m: None)
     say(f"running {len(scenarios)} scenarios x {replications} replications")
     runs = run_all(scenarios, seed, replications, executor)
-    names = [s.name for s in scenarios]
+    doc = compare_runs(runs, seed, replications)
+    base = runs[0]
+    for run in runs[1:]:
+        if sensitivity:
+            doc["rests_on"][run.scenario.name] = _rests_on(base, run, seed, replications, executor, say)
+    return doc
+
+
+def compare_runs(runs: Sequence[ScenarioRun], seed: int, replications: int) -> dict:
+    """The ``compare.json`` document of already evaluated runs (each after the first against the first),
+    without the ``rests_on`` sensitivity (left empty).
+
+    The runs must share the seed and replication indices (common random numbers), as :func:`run_all`
+    ensures; ``seed`` and ``replications`` are recorded in the document.
+    """
     doc: dict = {
-        "scenarios": names,
+        "scenarios": [r.scenario.name for r in runs],
         "seed": seed,
         "replications": replications,
         "levels": {r.scenario.name: _levels(r) for r in runs},
@@ -229,8 +243,6 @@ def compare(
         diff["society_npv_nok_pooled"] = pooled[run.scenario.name] - pooled[base.scenario.name]
         doc["difference"][run.scenario.name] = diff
         doc["waterfalls"][run.scenario.name] = wf
-        if sensitivity:
-            doc["rests_on"][run.scenario.name] = _rests_on(base, run, seed, replications, executor, say)
     if len(runs) > 1:
         doc["waterfall"] = doc["waterfalls"][runs[1].scenario.name]
         doc["waterfall_total_nok"] = doc["difference"][runs[1].scenario.name]["society_npv_nok_pooled"]

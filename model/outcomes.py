@@ -353,3 +353,33 @@ def _participant_states(scenario: Scenario, matrices: dict, participants: np.nda
             )
         )
     return pd.concat(rows, ignore_index=True)
+
+
+def employment_gap_by_month(participant_states: pd.DataFrame) -> pd.DataFrame:
+    """The programme's effect on the participants' employment, month by month.
+
+    Args:
+        participant_states: the ``participant_states`` table of one or more replications (columns
+            ``replication, month, arm, employed, …``; ``RunResult.table("participant_states")``).
+
+    Returns:
+        One row per month: ``month`` (``YYYY-MM``), ``programme`` and ``counterfactual`` (mean employed
+        share of the participants in each arm), ``difference_mean``, ``difference_p05`` and
+        ``difference_p95`` (programme − counterfactual employed share: mean and 5th/95th percentiles over
+        the replications, which see the same persons in both arms), and ``replications``.
+    """
+    wide = participant_states.pivot_table(index=["month", "replication"], columns="arm", values="employed", observed=True)
+    wide = wide.reindex(columns=["programme", "counterfactual"])
+    diff = (wide["programme"] - wide["counterfactual"]).rename("difference")
+    by_month = diff.groupby(level="month")
+    out = pd.DataFrame(
+        {
+            "programme": wide["programme"].groupby(level="month").mean(),
+            "counterfactual": wide["counterfactual"].groupby(level="month").mean(),
+            "difference_mean": by_month.mean(),
+            "difference_p05": by_month.quantile(0.05),
+            "difference_p95": by_month.quantile(0.95),
+            "replications": by_month.count(),
+        }
+    )
+    return out.reset_index().sort_values("month", ignore_index=True)

@@ -18,10 +18,12 @@ import math
 from collections.abc import Callable
 
 import numpy as np
+import pandas as pd
 
 from model.cba import PERSPECTIVES, evaluate_parameters
 from model.engine import E as EVENT
 from model.engine import simulate
+from model.outcomes import month_starts
 from model.parameters import ParameterSet
 from model.population import days_since, draw_population
 from model.rng import Streams
@@ -210,4 +212,40 @@ def size(
     }
 
 
-__all__ = ["WaitStats", "erlang_c", "erlang_p_within", "size", "wait_statistics", "with_advisers"]
+def desk_months(scenario: Scenario, desks: pd.DataFrame) -> pd.DataFrame:
+    """Places, caseload and the waiting list over time, all projects together (programme arm).
+
+    Each project's desk records are read as a step function on the 15th of every month from the first
+    intake to the horizon, summed over the projects and averaged over the replications.
+
+    Args:
+        scenario: the scenario that was run.
+        desks: the ``desks`` tables of the replications (``ReplicationOutcome.desks`` concatenated).
+
+    Returns:
+        One row per month: ``month`` (first day), ``active`` (participants in the programme),
+        ``capacity`` (places), ``waiting`` (on the waiting list), ``filled_fte`` (adviser FTE in post),
+        ``caseload_per_adviser`` (active / filled FTE; NaN without advisers) and ``utilisation``
+        (active / places; NaN without places); means over replications.
+    """
+    first = min(p.intake_start_date for p in scenario.projects)
+    months = month_starts(first, scenario.simulation.horizon_date)
+    mids = np.array([np.datetime64(m, "s") + np.timedelta64(14, "D") for m in months])
+    cols = ["active", "capacity", "waiting", "filled_fte"]
+    reps = np.unique(desks["replication"].to_numpy()) if len(desks) else np.array([0])
+    total = np.zeros((len(mids), len(cols)))
+    for (_rep, _project), rec in desks.groupby(["replication", "project"], observed=True, sort=False):
+        times = rec["time"].to_numpy().astype("datetime64[s]")
+        idx = np.searchsorted(times, mids, side="right") - 1
+        values = rec[cols].to_numpy(dtype=float)
+        total += np.where((idx >= 0)[:, None], values[np.maximum(idx, 0)], 0.0)
+    mean = total / len(reps)
+    out = pd.DataFrame(mean, columns=cols)
+    out.insert(0, "month", pd.DatetimeIndex([np.datetime64(m, "s") for m in months]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["caseload_per_adviser"] = np.where(out["filled_fte"] > 0, out["active"] / out["filled_fte"], np.nan)
+        out["utilisation"] = np.where(out["capacity"] > 0, out["active"] / out["capacity"], np.nan)
+    return out
+
+
+__all__ = ["WaitStats", "desk_months", "erlang_c", "erlang_p_within", "size", "wait_statistics", "with_advisers"]
