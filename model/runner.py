@@ -119,6 +119,10 @@ def summarize(result: RunResult) -> dict:
         "report_date": report,
         "flows": flows_of("all"),
         "flows_by_sex": {"women": flows_of("women"), "men": flows_of("men")},
+        # Table 3 reports the persons still under assessment and those waiting as one number (63).
+        "flows_combined": {
+            "under_assessment_or_waiting": _stats([p["all"]["under_assessment"] + p["all"]["waiting"] for p in per])
+        },
         "broke_off_reasons": {k: _stats([p["broke_off_reasons"][k] for p in per]) for k in per[0]["broke_off_reasons"]},
         "broke_off_reasons_men": {k: _stats([p["broke_off_reasons_men"][k] for p in per]) for k in per[0]["broke_off_reasons_men"]},
         "not_admitted_reasons": {k: _stats([p["not_admitted_reasons"][k] for p in per]) for k in per[0]["not_admitted_reasons"]},

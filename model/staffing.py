@@ -108,7 +108,9 @@ def wait_statistics(scenario: Scenario, params: ParameterSet, seed: int, replica
         # the decision day: the waiting start, or the admission when there was no wait
         decision = np.where(np.isfinite(waiting), waiting, admitted)
         in_period = np.isfinite(decision) & (decision <= intake_end)
-        wait = np.where(np.isfinite(admitted), admitted - decision, np.inf)
+        wait = np.full(n, np.inf)
+        ok = np.isfinite(admitted)
+        wait[ok] = admitted[ok] - decision[ok]
         waits.extend(wait[in_period & np.isfinite(wait)].tolist())
         served = in_period & (wait <= max_wait_days)
         within += int(served.sum())
