@@ -37,7 +37,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console(stderr=True)
-stdout = Console()
+# In logs and pipes rich would wrap tables at 80 columns; give them room.
+stdout = Console() if Console().is_terminal else Console(width=140)
 
 SetOption = Annotated[
     list[str] | None,

@@ -20,12 +20,18 @@ numbers). The engine knows nothing of money.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import math
 from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from heapq import heappop, heappush
 
 import numpy as np
 import simpy
+from simpy.core import NORMAL
+from simpy.events import Timeout
 
 from model import hazards as hz
 from model.parameters import ParameterSet
@@ -82,6 +88,20 @@ NO_STATE = -1
 INF = float("inf")
 SPELL_DRAWS = 24  # pre-drawn life-course spells per person; more come from a per-person stream
 
+# Codes used on the hot paths (module constants: no dictionary look-up per record).
+_E_REFERRED, _E_REJECTED, _E_WAITING_STARTED, _E_ADMITTED = E["referred"], E["rejected"], E["waiting_started"], E["admitted"]
+_E_STAGE_ENDED, _E_EXIT_WORK_OR_EDUCATION = E["stage_ended"], E["exit_work_or_education"]
+_E_BROKE_OFF, _E_DISCHARGED_OTHER, _E_COMPLETED = E["broke_off"], E["discharged_other"], E["completed"]
+_E_JOB_STARTED, _E_JOB_LOST, _E_MILESTONE = E["job_started"], E["job_lost"], E["incentive_milestone"]
+_E_EDUCATION_STARTED, _E_EDUCATION_ENDED = E["education_started"], E["education_ended"]
+_E_LEFT_SA, _E_RETURNED = E["left_social_assistance"], E["returned_to_social_assistance"]
+_D_OTHER, _D_MOVED_AWAY, _D_OTHER_SPELL = D["other"], D["moved_away"], D["other_spell"]
+_D_WORK, _D_EDUCATION, _D_ASSISTANCE = D["work"], D["education"], D["social_assistance"]
+_D_FULL_TIME, _D_PART_TIME, _D_6_MONTHS, _D_12_MONTHS = D["full_time"], D["part_time"], D["6_months"], D["12_months"]
+_S_ASSESSMENT, _S_WAITING, _S_IN_PROGRAMME = S["assessment"], S["waiting"], S["in_programme"]
+_S_FULL_TIME, _S_PART_TIME, _S_EDUCATION = S["employed_full_time"], S["employed_part_time"], S["education"]
+_S_ASSISTANCE, _S_OTHER = S["social_assistance"], S["other"]
+
 
 @dataclass(frozen=True)
 class EventLog:
@@ -105,32 +125,61 @@ def _divide(e: np.ndarray, rate: float) -> np.ndarray:
     return e / rate if rate > 0 else np.full(e.shape, INF)
 
 
+def _scheduler(env: simpy.Environment) -> Callable[[float, Callable[[simpy.Event], None]], None]:
+    """``after(delay, callback)``: a :class:`simpy.Timeout` of ``delay`` whose one callback is ``callback``.
+
+    The same as ``env.timeout(delay).callbacks.append(callback)`` (the same Timeout, scheduled with the
+    same time, priority and sequence number as ``Environment.schedule`` gives it), built without the
+    generic constructor's overhead; it falls back to the public API if SimPy's internals differ.
+    """
+    queue, eid = getattr(env, "_queue", None), getattr(env, "_eid", None)
+    if not isinstance(queue, list) or eid is None or not hasattr(env, "_now"):  # pragma: no cover
+        def after_public(delay: float, callback: Callable[[simpy.Event], None]) -> None:
+            env.timeout(delay).callbacks.append(callback)
+
+        return after_public
+    new = Timeout.__new__
+
+    def after(delay: float, callback: Callable[[simpy.Event], None]) -> None:
+        if delay < 0:
+            raise ValueError(f"Negative delay {delay}")
+        ev = new(Timeout)
+        ev.env = env
+        ev.callbacks = [callback]
+        ev._value = None
+        ev._delay = delay
+        ev._ok = True
+        heappush(queue, (env._now + delay, NORMAL, next(eid), ev))
+
+    return after
+
+
 class _Log:
-    __slots__ = ("person", "day", "event", "detail", "state", "horizon")
+    """Event records as one flat list of 5-tuples' items (person, day, event, detail, state).
+
+    Records dated after the horizon are dropped when the log is frozen (the same filter as at each
+    addition, applied once).
+    """
+
+    __slots__ = ("rows", "horizon")
 
     def __init__(self, horizon: float) -> None:
-        self.person: list[int] = []
-        self.day: list[float] = []
-        self.event: list[int] = []
-        self.detail: list[int] = []
-        self.state: list[int] = []
+        self.rows: list[float] = []
         self.horizon = horizon
 
     def add(self, person: int, day: float, event: int, detail: int = 0, state: int = NO_STATE) -> None:
-        if day <= self.horizon:
-            self.person.append(person)
-            self.day.append(day)
-            self.event.append(event)
-            self.detail.append(detail)
-            self.state.append(state)
+        self.rows.extend((person, day, event, detail, state))
 
     def freeze(self, sim_events: int) -> EventLog:
+        # Every item is exact in float64 (ids and codes are small integers).
+        a = np.array(self.rows, dtype=np.float64).reshape(-1, 5)
+        a = a[a[:, 1] <= self.horizon]
         return EventLog(
-            np.asarray(self.person, dtype=np.int32),
-            np.asarray(self.day, dtype=np.float64),
-            np.asarray(self.event, dtype=np.int16),
-            np.asarray(self.detail, dtype=np.int16),
-            np.asarray(self.state, dtype=np.int8),
+            a[:, 0].astype(np.int32),
+            np.ascontiguousarray(a[:, 1]),
+            a[:, 2].astype(np.int16),
+            a[:, 3].astype(np.int16),
+            a[:, 4].astype(np.int8),
             sim_events,
         )
 
@@ -173,20 +222,23 @@ class _Draws:
 class _Spells:
     """Hands out each person's life-course draws in order (shared by both arms: common random numbers)."""
 
-    __slots__ = ("draws", "streams", "next", "extra")
+    __slots__ = ("e", "u", "v", "streams", "next", "extra")
 
     def __init__(self, draws: _Draws, streams: Streams, n: int) -> None:
-        self.draws = draws
+        self.e = draws.life_e.ravel()
+        self.u = draws.life_u.ravel()
+        self.v = draws.life_v.ravel()
         self.streams = streams
-        self.next = np.zeros(n, dtype=np.int32)
+        self.next = [0] * n
         self.extra: dict[int, np.random.Generator] = {}
 
     def take(self, i: int) -> tuple[float, float, float]:
-        k = int(self.next[i])
-        self.next[i] = k + 1
+        nxt = self.next
+        k = nxt[i]
+        nxt[i] = k + 1
         if k < SPELL_DRAWS:
-            d = self.draws
-            return float(d.life_e[i, k]), float(d.life_u[i, k]), float(d.life_v[i, k])
+            j = i * SPELL_DRAWS + k
+            return float(self.e[j]), float(self.u[j]), float(self.v[j])
         gen = self.extra.get(i)
         if gen is None:
             gen = self.extra[i] = self.streams.generator(f"life.extra_spells.{i}")
@@ -211,6 +263,7 @@ class _Desk:
         self.queue: deque[tuple[int, simpy.Event]] = deque()
         self.positions: list[_Position] = []
         self.filled_fte = 0.0
+        self.places = 0  # floor(filled_fte × caseload), updated with filled_fte
         self.groups = project.intake == "groups"
         self.group_places = 0  # places opened by the current group date
         gen = engine.streams.generator(f"advisers.{project.name}")
@@ -223,7 +276,7 @@ class _Desk:
 
     # capacity ---------------------------------------------------------------------------------------
     def capacity(self) -> int:
-        return int(math.floor(self.filled_fte * self.caseload + 1e-9))
+        return self.places
 
     def request(self, person: int) -> simpy.Event:
         ev = self.env.event()
@@ -241,11 +294,11 @@ class _Desk:
     def monitor(self, kind: int) -> None:
         """Record the desk's state (for staffing views and the capacity invariant)."""
         self.engine.desk_log.append(
-            (self.env.now, self.index, kind, self.active, self.capacity(), self.waiting, self.filled_fte)
+            (self.env.now, self.index, kind, self.active, self.places, self.waiting, self.filled_fte)
         )
 
     def admit(self) -> None:
-        while self.queue and self.active < self.capacity():
+        while self.queue and self.active < self.places:
             if self.groups and self.group_places <= 0:
                 return
             person, ev = self.queue.popleft()
@@ -291,6 +344,7 @@ class _Desk:
 
     def refresh_fte(self) -> None:
         self.filled_fte = sum(p.fte for p in self.positions if p.filled)
+        self.places = int(math.floor(self.filled_fte * self.caseload + 1e-9))
         self.monitor(DESK_EVENTS["capacity"])
         self.admit()
 
@@ -366,15 +420,20 @@ class _Position:
 
 
 class _Life:
-    """Life course outside the programme, shared by both arms (job spells, education, social assistance)."""
+    """Life course outside the programme, shared by both arms (job spells, education, social assistance).
+
+    Each state is a method that records the state entered, takes the person's next pre-drawn spell and
+    schedules the end of the spell as a SimPy timeout whose callback continues the person's path. The
+    persons are lean callback chains rather than generator processes: the same timeouts are created in
+    the same order (so the same event order and the same records), without a ``Process`` per person.
+    """
 
     def __init__(self, run: _RunBase) -> None:
         v = run.params.v
         pop = run.pop
         mean_hr = hz.mean_work_hazard_ratio(run.params)
-        self.job_rate = (
-            v("life.sa_to_job_per_year") * hz.work_hazard_ratio(pop, run.params) / mean_hr / DAYS_PER_YEAR
-        ).tolist()
+        job_rate = v("life.sa_to_job_per_year") * hz.work_hazard_ratio(pop, run.params) / mean_hr / DAYS_PER_YEAR
+        self.job_rate = job_rate.tolist()
         self.edu_rate = v("life.sa_to_education_per_year") / DAYS_PER_YEAR
         self.other_rate = v("life.sa_to_other_per_year") / DAYS_PER_YEAR
         self.boost = v("life.post_programme_job_hr")
@@ -386,10 +445,20 @@ class _Life:
         self.p_job_after_edu = v("education.p_job_after")
         self.other_days = v("life.other_spell_months") * DAYS_PER_MONTH
         self.milestone_days = (6 * DAYS_PER_MONTH, 12 * DAYS_PER_MONTH)
+        # The same sums as at each spell (same operands, same order: identical floats).
+        boost_minus_one = self.boost - 1.0
+        self.base_rate = [(jr + self.edu_rate) + self.other_rate for jr in self.job_rate]
+        self.boosted_rate = [b + jr * boost_minus_one for b, jr in zip(self.base_rate, self.job_rate, strict=True)]
+        self.loss_full = self.loss_rate * 1.0
+        self.loss_part = self.loss_rate * self.pt_hr
         self.run = run
+        self.env = run.env
+        self.after = run.after
+        self.rows = run.log.rows
+        self.take = run.spells.take
 
-    def process(self, i: int, state: str, boost_until: float = -1.0, via_programme: bool = False):
-        """Generator: the life course of person ``i`` from ``state`` until the horizon.
+    def enter(self, i: int, state: str, boost_until: float = -1.0, via_programme: bool = False) -> None:
+        """Continue the life course of person ``i`` from ``state`` (now) until the horizon.
 
         Args:
             state: ``social_assistance``, ``job`` (full/part time drawn here), ``education``, ``other_spell``
@@ -397,73 +466,86 @@ class _Life:
             boost_until: day until which the post-programme job-finding boost applies.
             via_programme: the first job comes from the programme (counts for the incentive scheme).
         """
-        run = self.run
-        env, log, spells = run.env, run.log, run.spells
-        while True:
-            now = env.now
-            if state == "social_assistance":
-                e, u, _ = spells.take(i)
-                base = self.job_rate[i] + self.edu_rate + self.other_rate
-                boosted = base + self.job_rate[i] * (self.boost - 1.0)
-                window = max(boost_until - now, 0.0)
-                if e <= boosted * window:
-                    wait, job = _wait(e, boosted), self.job_rate[i] * self.boost
-                else:
-                    wait, job = window + _wait(e - boosted * window, base), self.job_rate[i]
-                if wait == INF:
-                    return  # nothing can end this spell: social assistance to the horizon
-                yield env.timeout(wait)
-                total = job + self.edu_rate + self.other_rate
-                if u < job / total:
-                    state = "job"
-                elif u < (job + self.edu_rate) / total:
-                    state = "education"
-                else:
-                    log.add(i, env.now, E["left_social_assistance"], D["other"], S["other"])
-                    return
-                continue
-            if state == "job":
-                e, _, kind = spells.take(i)
-                full = kind < self.p_full_time
-                log.add(
-                    i,
-                    now,
-                    E["job_started"],
-                    D["full_time" if full else "part_time"],
-                    S["employed_full_time" if full else "employed_part_time"],
-                )
-                duration = _wait(e, self.loss_rate * (1.0 if full else self.pt_hr))
-                if via_programme and full:
-                    for label, at in zip(("6_months", "12_months"), self.milestone_days, strict=True):
-                        if duration >= at:
-                            log.add(i, now + at, E["incentive_milestone"], D[label])
-                via_programme = False
-                if duration == INF:
-                    return
-                yield env.timeout(duration)
-                log.add(i, env.now, E["job_lost"], 0, S["social_assistance"])
-                state = "social_assistance"
-                continue
-            if state == "education":
-                _, u, kind = spells.take(i)
-                log.add(i, now, E["education_started"], 0, S["education"])
-                yield env.timeout(self.edu_days * (0.5 + u))
-                if kind < self.p_job_after_edu:
-                    log.add(i, env.now, E["education_ended"], D["work"], NO_STATE)
-                    state = "job"
-                else:
-                    log.add(i, env.now, E["education_ended"], D["social_assistance"], S["social_assistance"])
-                    state = "social_assistance"
-                continue
-            if state == "other_spell":
-                _, u, _ = spells.take(i)
-                yield env.timeout(self.other_days * (0.5 + u))
-                log.add(i, env.now, E["returned_to_social_assistance"], 0, S["social_assistance"])
-                state = "social_assistance"
-                continue
-            if state == "gone":
-                return
+        if state == "social_assistance":
+            self.assistance(i, boost_until, via_programme)
+        elif state == "job":
+            self.job(i, boost_until, via_programme)
+        elif state == "education":
+            self.education(i, boost_until, via_programme)
+        elif state == "other_spell":
+            self.other_spell(i, boost_until, via_programme)
+        elif state != "gone":
             raise AssertionError(state)
+
+    def assistance(self, i: int, boost_until: float, via: bool) -> None:
+        """A spell on social assistance: ends in a job, education or leaving for other reasons."""
+        now = self.env.now
+        e, u, _ = self.take(i)
+        window = max(boost_until - now, 0.0)
+        boosted = self.boosted_rate[i]
+        if e <= boosted * window:
+            wait, job = _wait(e, boosted), self.job_rate[i] * self.boost
+        else:
+            wait, job = window + _wait(e - boosted * window, self.base_rate[i]), self.job_rate[i]
+        if wait == INF:
+            return  # nothing can end this spell: social assistance to the horizon
+        self.after(wait, lambda _ev: self._assistance_ended(i, job, u, boost_until, via))
+
+    def _assistance_ended(self, i: int, job: float, u: float, boost_until: float, via: bool) -> None:
+        total = job + self.edu_rate + self.other_rate
+        if u < job / total:
+            self.job(i, boost_until, via)
+        elif u < (job + self.edu_rate) / total:
+            self.education(i, boost_until, via)
+        else:
+            self.rows.extend((i, self.env.now, _E_LEFT_SA, _D_OTHER, _S_OTHER))
+
+    def job(self, i: int, boost_until: float, via: bool) -> None:
+        """A job spell (full or part time) until the job is lost."""
+        now = self.env.now
+        e, _, kind = self.take(i)
+        full = kind < self.p_full_time
+        if full:
+            self.rows.extend((i, now, _E_JOB_STARTED, _D_FULL_TIME, _S_FULL_TIME))
+        else:
+            self.rows.extend((i, now, _E_JOB_STARTED, _D_PART_TIME, _S_PART_TIME))
+        duration = _wait(e, self.loss_full if full else self.loss_part)
+        if via and full:
+            m6, m12 = self.milestone_days
+            if duration >= m6:
+                self.rows.extend((i, now + m6, _E_MILESTONE, _D_6_MONTHS, NO_STATE))
+            if duration >= m12:
+                self.rows.extend((i, now + m12, _E_MILESTONE, _D_12_MONTHS, NO_STATE))
+        if duration == INF:
+            return
+        self.after(duration, lambda _ev: self._job_lost(i, boost_until))
+
+    def _job_lost(self, i: int, boost_until: float) -> None:
+        self.rows.extend((i, self.env.now, _E_JOB_LOST, 0, _S_ASSISTANCE))
+        self.assistance(i, boost_until, False)
+
+    def education(self, i: int, boost_until: float, via: bool) -> None:
+        """An education spell; then a job or back to social assistance."""
+        _, u, kind = self.take(i)
+        self.rows.extend((i, self.env.now, _E_EDUCATION_STARTED, 0, _S_EDUCATION))
+        self.after(self.edu_days * (0.5 + u), lambda _ev: self._education_ended(i, kind, boost_until, via))
+
+    def _education_ended(self, i: int, kind: float, boost_until: float, via: bool) -> None:
+        if kind < self.p_job_after_edu:
+            self.rows.extend((i, self.env.now, _E_EDUCATION_ENDED, _D_WORK, NO_STATE))
+            self.job(i, boost_until, via)
+        else:
+            self.rows.extend((i, self.env.now, _E_EDUCATION_ENDED, _D_ASSISTANCE, _S_ASSISTANCE))
+            self.assistance(i, boost_until, via)
+
+    def other_spell(self, i: int, boost_until: float, via: bool) -> None:
+        """A temporary spell outside social assistance; then back on it."""
+        _, u, _ = self.take(i)
+        self.after(self.other_days * (0.5 + u), lambda _ev: self._returned(i, boost_until, via))
+
+    def _returned(self, i: int, boost_until: float, via: bool) -> None:
+        self.rows.extend((i, self.env.now, _E_RETURNED, 0, _S_ASSISTANCE))
+        self.assistance(i, boost_until, via)
 
 
 class _RunBase:
@@ -476,16 +558,36 @@ class _RunBase:
         self.env = simpy.Environment()
         self.horizon = days_since(scenario.simulation.start_date, scenario.simulation.horizon_date)
         self.log = _Log(self.horizon)
+        self.after = _scheduler(self.env)
         self.spells = _Spells(draws, streams, pop.size)
         self.life = _Life(self)
 
+    def _refer_all(self, start: Callable[[int], None]):
+        """Process: schedule every person's referral (in person order), then ``start(i)`` at each.
+
+        One process creates the referral timeouts in the order that one process per person would
+        (each person's first act was to wait for its referral), so the event order is unchanged.
+        """
+        after = self.after
+        for i, day in enumerate(self.pop.referral_day.tolist()):
+            after(day, lambda _ev, i=i: start(i))
+        return
+        yield  # a generator: run as a SimPy process
+
     def _finish(self) -> EventLog:
+        """Process events up to the horizon (``Environment.step`` inlined; the count is for benchmarks)."""
         env = self.env
-        count = 0
+        queue = env._queue
         stop = self.horizon + 1e-9
-        while env.peek() <= stop:
-            env.step()
+        count = 0
+        while queue and queue[0][0] <= stop:
+            env._now, _, _, event = heappop(queue)
+            callbacks, event.callbacks = event.callbacks, None
+            for callback in callbacks:
+                callback(event)
             count += 1
+            if not event._ok and not hasattr(event, "_defused"):
+                raise event._value
         return self.log.freeze(count)
 
 
@@ -550,6 +652,17 @@ class _ProgrammeRun(_RunBase):
         self.position_of: dict[int, _Position] = {}
         self.desk_log: list[tuple[float, int, int, int, int, int, float]] = []
         self.desks = [_Desk(self, pi, p) for pi, p in enumerate(scen.projects)]
+        # The plan as Python lists: per-person reads without NumPy scalars (same values).
+        self.assessment_days = plan.assessment_days.tolist()
+        self.competing_days = plan.competing_days.tolist()
+        self.competing_reason = plan.competing_reason.tolist()
+        self.decision = plan.decision.tolist()
+        self.give_up_days = plan.give_up_days.tolist()
+        self.exit_days = plan.exit_days.tolist()
+        self.exit_cause = plan.exit_cause.tolist()
+        self.to_education = plan.to_education.tolist()
+        self.completion = plan.completion.tolist()
+        self.project = self.pop.project.tolist()
 
     def run(self) -> EventLog:
         env = self.env
@@ -557,116 +670,128 @@ class _ProgrammeRun(_RunBase):
             env.process(desk.staff_schedule())
             if desk.groups:
                 env.process(desk.group_gates())
-        for i in range(self.pop.size):
-            env.process(self.person(i))
+        env.process(self._refer_all(self.referred))
         return self._finish()
 
-    def person(self, i: int):
-        env, log = self.env, self.log
-        yield env.timeout(self.pop.referral_day[i])
-        log.add(i, env.now, E["referred"], 0, S["assessment"])
-        plan = self.plan
-        assess, competing = plan.assessment_days[i], plan.competing_days[i]
+    # A person's path: referral → assessment (or a competing event) → decision → place or waiting list →
+    # participation → life after the programme. Each step schedules the next as a timeout callback.
+    def referred(self, i: int) -> None:
+        env = self.env
+        self.log.rows.extend((i, env.now, _E_REFERRED, 0, _S_ASSESSMENT))
+        assess, competing = self.assessment_days[i], self.competing_days[i]
         if competing < assess:
-            yield env.timeout(competing)
-            yield from self.not_admitted(i, hz.ASSESSMENT_COMPETING[plan.competing_reason[i]])
+            reason = hz.ASSESSMENT_COMPETING[self.competing_reason[i]]
+            self.after(competing, lambda _ev: self.not_admitted(i, reason))
             return
-        yield env.timeout(assess)
-        if plan.decision[i] >= 0:
-            yield from self.not_admitted(i, hz.NOT_ADMITTED_REASONS[plan.decision[i]])
-            return
-        desk = self.desks[self.pop.project[i]]
-        place = desk.request(i)
-        if not place.triggered:
-            log.add(i, env.now, E["waiting_started"], 0, S["waiting"])
-            competing_left = competing - assess
-            give_up = plan.give_up_days[i]
-            patience = min(competing_left, give_up)
-            if patience < INF:
-                # One event to wait for: the place, or (through this timer's callback) giving up.
-                env.timeout(patience).callbacks.append(lambda _t, place=place: place.triggered or desk.cancel(place))
-            if (yield place) is None:
-                reason = hz.ASSESSMENT_COMPETING[plan.competing_reason[i]] if competing_left <= give_up else "other_measures"
-                yield from self.not_admitted(i, reason)
-                return
-        yield from self.participate(i, desk)
+        self.after(assess, lambda _ev: self.assessed(i))
 
-    def not_admitted(self, i: int, reason: str):
+    def assessed(self, i: int) -> None:
+        env = self.env
+        decision = self.decision[i]
+        if decision >= 0:
+            self.not_admitted(i, hz.NOT_ADMITTED_REASONS[decision])
+            return
+        desk = self.desks[self.project[i]]
+        place = desk.request(i)
+        if place.triggered:
+            self.participate(i, desk)
+            return
+        self.log.rows.extend((i, env.now, _E_WAITING_STARTED, 0, _S_WAITING))
+        competing_left = self.competing_days[i] - self.assessment_days[i]
+        give_up = self.give_up_days[i]
+        patience = min(competing_left, give_up)
+        if patience < INF:
+            # One event to wait for: the place, or (through this timer's callback) giving up.
+            self.after(patience, lambda _t: place.triggered or desk.cancel(place))
+        place.callbacks.append(lambda ev: self.placed(i, desk, ev._value, competing_left <= give_up))
+
+    def placed(self, i: int, desk: _Desk, value: int | None, competing_first: bool) -> None:
+        if value is None:
+            reason = hz.ASSESSMENT_COMPETING[self.competing_reason[i]] if competing_first else "other_measures"
+            self.not_admitted(i, reason)
+            return
+        self.participate(i, desk)
+
+    def not_admitted(self, i: int, reason: str) -> None:
         if reason == "work_or_education":
-            state = "education" if self.plan.to_education[i] else "job"
+            state = "education" if self.to_education[i] else "job"
         elif reason in ("moved", "disability_pension"):
             state = "gone"
         elif reason in ("self_supporting", "other_measures"):
             state = "other_spell"
         else:
             state = "social_assistance"
-        entered = S["social_assistance"] if state == "social_assistance" else NO_STATE
-        self.log.add(i, self.env.now, E["rejected"], D[reason], entered)
-        yield from self._enter(i, state, announce=False)
+        entered = _S_ASSISTANCE if state == "social_assistance" else NO_STATE
+        self.log.rows.extend((i, self.env.now, _E_REJECTED, D[reason], entered))
+        self._enter(i, state, announce=False)
 
-    def _enter(self, i: int, state: str, boost_until: float = -1.0, via_programme: bool = False, announce: bool = True):
+    def _enter(self, i: int, state: str, boost_until: float = -1.0, via_programme: bool = False, announce: bool = True) -> None:
         """Continue the life course of person ``i`` in ``state``, logging the state entered."""
         now = self.env.now
+        rows = self.log.rows
         if state == "gone":
-            self.log.add(i, now, E["left_social_assistance"], D["moved_away"], S["other"])
+            rows.extend((i, now, _E_LEFT_SA, _D_MOVED_AWAY, _S_OTHER))
             return
         if state == "other_spell":
-            self.log.add(i, now, E["left_social_assistance"], D["other_spell"], S["other"])
+            rows.extend((i, now, _E_LEFT_SA, _D_OTHER_SPELL, _S_OTHER))
         elif state == "social_assistance" and announce:
-            self.log.add(i, now, E["returned_to_social_assistance"], 0, S["social_assistance"])
-        yield from self.life.process(i, state, boost_until, via_programme)
+            rows.extend((i, now, _E_RETURNED, 0, _S_ASSISTANCE))
+        self.life.enter(i, state, boost_until, via_programme)
 
-    def participate(self, i: int, desk: _Desk):
-        env, log = self.env, self.log
+    def participate(self, i: int, desk: _Desk) -> None:
+        env = self.env
+        rows = self.log.rows
         start = env.now
-        log.add(i, start, E["admitted"], 0, S["in_programme"])
+        rows.extend((i, start, _E_ADMITTED, 0, _S_IN_PROGRAMME))
         desk.assign(i)
-        exit_days = self.plan.exit_days[i]
+        exit_days = self.exit_days[i]
         stay = min(exit_days, self.length_days)
-        for name, at in self.stage_days:
+        for _name, at in self.stage_days:
             if at < stay:
-                log.add(i, start + at, E["stage_ended"])
-        yield env.timeout(stay)
+                rows.extend((i, start + at, _E_STAGE_ENDED, 0, NO_STATE))
+        self.after(stay, lambda _ev: self.left(i, desk, exit_days))
+
+    def left(self, i: int, desk: _Desk, exit_days: float) -> None:
+        env = self.env
+        rows = self.log.rows
         desk.unassign(i)
         desk.release()
-        boost_until = env.now + self.boost_days
+        now = env.now
+        boost_until = now + self.boost_days
         if exit_days < self.length_days:
-            cause = hz.PROGRAMME_EXITS[self.plan.exit_cause[i]]
+            cause = hz.PROGRAMME_EXITS[self.exit_cause[i]]
             if cause == "work_or_education":
-                education = bool(self.plan.to_education[i])
-                log.add(i, env.now, E["exit_work_or_education"], D["education" if education else "work"])
-                yield from self._enter(i, "education" if education else "job", boost_until, via_programme=True)
+                education = bool(self.to_education[i])
+                rows.extend((i, now, _E_EXIT_WORK_OR_EDUCATION, _D_EDUCATION if education else _D_WORK, NO_STATE))
+                self._enter(i, "education" if education else "job", boost_until, via_programme=True)
             elif cause == "discharged_other":
-                log.add(i, env.now, E["discharged_other"])
-                yield from self._enter(i, "other_spell", boost_until)
+                rows.extend((i, now, _E_DISCHARGED_OTHER, 0, NO_STATE))
+                self._enter(i, "other_spell", boost_until)
             else:
-                log.add(i, env.now, E["broke_off"], D[cause])
+                rows.extend((i, now, _E_BROKE_OFF, D[cause], NO_STATE))
                 state = {"birth": "other_spell", "moved": "gone", "other_measures": "other_spell"}.get(cause, "social_assistance")
-                yield from self._enter(i, state, boost_until)
+                self._enter(i, state, boost_until)
             return
-        outcome = self.plan.completion[i]
+        outcome = self.completion[i]
         if outcome == 0:
-            log.add(i, env.now, E["completed"], D["work"])
-            yield from self._enter(i, "job", boost_until, via_programme=True)
+            rows.extend((i, now, _E_COMPLETED, _D_WORK, NO_STATE))
+            self._enter(i, "job", boost_until, via_programme=True)
         elif outcome == 1:
-            log.add(i, env.now, E["completed"], D["education"])
-            yield from self._enter(i, "education", boost_until)
+            rows.extend((i, now, _E_COMPLETED, _D_EDUCATION, NO_STATE))
+            self._enter(i, "education", boost_until)
         else:
-            log.add(i, env.now, E["completed"], D["social_assistance"])
-            yield from self._enter(i, "social_assistance", boost_until)
+            rows.extend((i, now, _E_COMPLETED, _D_ASSISTANCE, NO_STATE))
+            self._enter(i, "social_assistance", boost_until)
 
 
 class _CounterfactualRun(_RunBase):
     def run(self) -> EventLog:
-        for i in range(self.pop.size):
-            self.env.process(self.person(i))
+        self.env.process(self._refer_all(self.referred))
         return self._finish()
 
-    def person(self, i: int):
-        env = self.env
-        yield env.timeout(self.pop.referral_day[i])
-        self.log.add(i, env.now, E["referred"], 0, S["social_assistance"])
-        yield from self.life.process(i, "social_assistance")
+    def referred(self, i: int) -> None:
+        self.log.rows.extend((i, self.env.now, _E_REFERRED, 0, _S_ASSISTANCE))
+        self.life.assistance(i, -1.0, False)
 
 
 @dataclass(frozen=True)
@@ -706,12 +831,30 @@ def simulate(
     """
     draws = _Draws.draw(streams, pop.size)
     plan = plan if plan is not None else plan_programme(scenario, params, pop, draws)
-    run = _ProgrammeRun(scenario, params, pop, streams, draws, plan=plan)
-    programme = run.run()
-    horizon = run.horizon
-    desks = np.array([r for r in run.desk_log if r[0] <= horizon], dtype=np.float64).reshape(-1, 7)
-    if counterfactual:
-        cf = _CounterfactualRun(scenario, params, pop, streams, draws).run()
-    else:
-        cf = _Log(0.0).freeze(0)
+    with _no_gc():
+        run = _ProgrammeRun(scenario, params, pop, streams, draws, plan=plan)
+        programme = run.run()
+        desks = np.array(run.desk_log, dtype=np.float64).reshape(-1, 7)
+        desks = desks[desks[:, 0] <= run.horizon]
+        if counterfactual:
+            cf = _CounterfactualRun(scenario, params, pop, streams, draws).run()
+        else:
+            cf = _Log(0.0).freeze(0)
     return ReplicationLogs(programme, cf, desks)
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while the engine allocates its many short-lived events.
+
+    The collector would otherwise run every few hundred allocations and walk every live object, about
+    a third of the run time; the engine's reference cycles (events, callbacks, runs) are collected at
+    the next collection after the run. Reference counting frees everything else as usual.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -213,41 +213,35 @@ def tidy(
     ) - 1
     month64 = np.array([np.datetime64(m, "s") for m in months])
 
-    pm_parts = []
-    matrices = {}
-    for arm, log in ((ARMS[0], logs.programme), (ARMS[1], logs.counterfactual)):
-        mat = _state_matrix(log, n, mid_days, STATE_CODE["social_assistance"])
-        matrices[arm] = mat
-        keep = np.arange(len(months))[None, :] >= month_index_of_referral[:, None]
-        pi, mi = np.nonzero(keep)
-        pm_parts.append(
-            pd.DataFrame(
-                {
-                    "replication": np.int32(replication),
-                    "arm": pd.Categorical.from_codes(np.full(pi.size, ARMS.index(arm), dtype=np.int8), categories=list(ARMS)),
-                    "person": pi.astype(np.int32),
-                    "month": month64[mi],
-                    "state": pd.Categorical.from_codes(mat[pi, mi], categories=list(STATES)),
-                }
-            )
-        )
-    person_months = pd.concat(pm_parts, ignore_index=True)
+    arm_logs = (logs.programme, logs.counterfactual)
+    matrices = {arm: _state_matrix(log, n, mid_days, STATE_CODE["social_assistance"]) for arm, log in zip(ARMS, arm_logs, strict=True)}
+    keep = np.arange(len(months))[None, :] >= month_index_of_referral[:, None]
+    pi, mi = np.nonzero(keep)
+    person_months = pd.DataFrame(
+        {
+            "replication": np.int32(replication),
+            "arm": pd.Categorical.from_codes(np.repeat(np.arange(len(ARMS), dtype=np.int8), pi.size), categories=list(ARMS)),
+            "person": np.tile(pi.astype(np.int32), len(ARMS)),
+            "month": np.tile(month64[mi], len(ARMS)),
+            "state": pd.Categorical.from_codes(np.concatenate([matrices[arm][pi, mi] for arm in ARMS]), categories=list(STATES)),
+        }
+    )
 
-    ev_parts = []
-    for arm, log in ((ARMS[0], logs.programme), (ARMS[1], logs.counterfactual)):
-        ev_parts.append(
-            pd.DataFrame(
-                {
-                    "replication": np.int32(replication),
-                    "arm": pd.Categorical.from_codes(np.full(log.person.size, ARMS.index(arm), dtype=np.int8), categories=list(ARMS)),
-                    "person": log.person,
-                    "time": origin64 + np.round(log.day * 86400).astype("timedelta64[s]"),
-                    "event": pd.Categorical.from_codes(log.event, categories=list(EVENTS)),
-                    "detail": pd.Categorical.from_codes(log.detail, categories=list(DETAILS)),
-                }
-            )
-        )
-    events = pd.concat(ev_parts, ignore_index=True).sort_values(["arm", "person", "time"], kind="stable", ignore_index=True)
+    # Events of both arms, ordered by arm, person and time (stable: the log order within a second).
+    arm_code = np.concatenate([np.full(log.person.size, a, dtype=np.int8) for a, log in enumerate(arm_logs)])
+    person = np.concatenate([log.person for log in arm_logs])
+    when = origin64 + np.concatenate([np.round(log.day * 86400).astype("timedelta64[s]") for log in arm_logs])
+    order = np.lexsort((when, person, arm_code))
+    events = pd.DataFrame(
+        {
+            "replication": np.int32(replication),
+            "arm": pd.Categorical.from_codes(arm_code[order], categories=list(ARMS)),
+            "person": person[order],
+            "time": when[order],
+            "event": pd.Categorical.from_codes(np.concatenate([log.event for log in arm_logs])[order], categories=list(EVENTS)),
+            "detail": pd.Categorical.from_codes(np.concatenate([log.detail for log in arm_logs])[order], categories=list(DETAILS)),
+        }
+    )
 
     flows = {}
     female = pop.female
@@ -310,22 +304,30 @@ def staff_months(scenario: Scenario, desks: np.ndarray, months: list[dt.date], m
     origin = scenario.simulation.start_date
     end_day = days_since(origin, scenario.simulation.referral_end_date)
     caseload = scenario.follow_up.caseload_per_adviser
-    rows = []
-    for pi, project in enumerate(scenario.projects):
+    names = [p.name for p in scenario.projects]
+    n_months = mid_days.size
+    fte_all = np.zeros((len(names), n_months))
+    for pi in range(len(names)):
         rec = desks[desks[:, 1] == pi]
         if rec.size == 0:
-            fte = np.zeros(mid_days.size)
-            active = np.zeros(mid_days.size)
+            fte = np.zeros(n_months)
+            active = np.zeros(n_months)
         else:
             idx = np.searchsorted(rec[:, 0], mid_days, side="right") - 1
             ok = idx >= 0
             fte = np.where(ok, rec[np.maximum(idx, 0), 6], 0.0)
             active = np.where(ok, rec[np.maximum(idx, 0), 3], 0.0)
-        fte = np.where(mid_days > end_day, np.minimum(fte, active / caseload), fte)
-        rows.append(pd.DataFrame({"month": [np.datetime64(m, "s") for m in months], "project": project.name, "fte": fte}))
-    out = pd.concat(rows, ignore_index=True)
-    out["project"] = pd.Categorical(out["project"], categories=[p.name for p in scenario.projects])
-    return out
+        fte_all[pi] = np.where(mid_days > end_day, np.minimum(fte, active / caseload), fte)
+    month64 = np.array([np.datetime64(m, "s") for m in months], dtype="datetime64[s]")
+    return pd.DataFrame(
+        {
+            "month": np.tile(month64, len(names)),
+            "project": pd.Categorical.from_codes(
+                np.repeat(np.arange(len(names)), n_months), categories=names
+            ),
+            "fte": fte_all.ravel(),
+        }
+    )
 
 
 def _participant_states(scenario: Scenario, matrices: dict, participants: np.ndarray, months: list[dt.date]) -> pd.DataFrame:
