@@ -93,13 +93,13 @@ GLOSSARY = {
 G = GLOSSARY
 
 LEVEL_LABELS = {
-    "g_multiple": "a fixed stipend in G (kvalifiseringsstønad)",
-    "social_assistance": "the household's social-assistance amount (sosialhjelp)",
+    "g_multiple": "fixed, in G",
+    "social_assistance": "social-assistance level",
 }
 ABSENCE_LABELS = {
-    "none": "no deductions",
-    "introduction_act": "as in the introduction programme",
-    "strict": "strict (weekly link to attendance)",
+    "none": "none",
+    "introduction_act": "introduction act",
+    "strict": "strict",
 }
 SOURCE_HELP = {
     "calibrated": "fitted to the reported 2005–2006 flows (IMDi 4-2007)",
@@ -438,8 +438,9 @@ def lever_panel(i: int, key: str, base: Scenario, base_params: Any, compact: boo
     levels = list(LEVEL_LABELS)
     level = a.selectbox("Stipend", levels, index=levels.index(base.stipend.level),
                         format_func=LEVEL_LABELS.get, key=k + "level",
-                        help=f"`stipend.level`. kvalifiseringsstønad: {G['kvalifiseringsstønad']} "
-                        f"sosialhjelp: {G['sosialhjelp']}")
+                        help="`stipend.level`: *fixed, in G* = the qualification stipend (kvalifiseringsstønad): "
+                        f"{G['kvalifiseringsstønad']} *social-assistance level* = what the household would get on "
+                        f"social assistance (sosialhjelp): {G['sosialhjelp']}")
     if level != base.stipend.level:
         over["stipend.level"] = level
     g = b.slider("Stipend, G per year", 0.0, 10.0, float(base.stipend.g_multiple_per_year), 0.1, format="%.1f",
@@ -458,7 +459,9 @@ def lever_panel(i: int, key: str, base: Scenario, base_params: Any, compact: boo
     absences = list(ABSENCE_LABELS)
     absence = b.selectbox("Deductions for invalid absence", absences, index=absences.index(base.stipend.absence_deduction),
                           format_func=ABSENCE_LABELS.get, key=k + "absence",
-                          help=f"`stipend.absence_deduction`. introduksjonsprogram: {G['introduksjonsprogram']}")
+                          help="`stipend.absence_deduction`: *introduction act* = deductions for invalid absence as in the "
+                          f"introduction programme (introduksjonsprogram: {G['introduksjonsprogram']}); *strict* = "
+                          "a weekly link between attendance and payment (e.g. Drammen); *none* = no deductions.")
     if absence != base.stipend.absence_deduction:
         over["stipend.absence_deduction"] = absence
 
@@ -865,9 +868,9 @@ with tabs[3]:
                             key="waterfall")
             pos = max(items, key=lambda it: it["nok"])
             neg = min(items, key=lambda it: it["nok"])
-            reading(f"The society ΔNPV of {fg.nok(total, True)} is mostly <b>{pos['mechanism']}</b> "
-                    f"({fg.nok(pos['nok'], True)}) against <b>{neg['mechanism']}</b> ({fg.nok(neg['nok'], True)}); "
-                    "each bar is a mechanism's share, employment split into more exits to work and longer retention.")
+            reading(f"{pick} changes the society NPV by <b>{fg.nok(total, True)}</b> against A: the biggest gain "
+                    f"is <b>{pos['mechanism']}</b> ({fg.nok(pos['nok'], True)}), the biggest cost <b>{neg['mechanism']}"
+                    f"</b> ({fg.nok(neg['nok'], True)}). Each bar is one mechanism; they add up to the blue total.")
         else:
             st.info("Pick two or more scenarios to see what makes up the difference.", icon=":material/arrow_back:")
     with guard("The tornado"):

@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-FONT = "Source Sans 3, Source Sans Pro, Segoe UI, Helvetica, Arial, sans-serif"
+FONT = "Helvetica Neue, Helvetica, Arial, sans-serif"
 INK = "#1f2933"
 MUTED = "#616e7c"
 GRID = "#e4e7eb"
@@ -53,7 +53,7 @@ NOT_ADMITTED_LABELS = {
     "residence_under_2_years": "under 2 years in the municipality",
     "social_assistance_under_6_months": "under 6 months on social assistance",
     "no_need": "no need",
-    "other": "other reasons",
+    "other": "other (not specified)",
 }
 
 
@@ -177,7 +177,7 @@ def sankey(summary: Mapping, title: str) -> go.Figure:
     shown, rest = ranked[:4], sum(v for v, _ in ranked[4:])
     why = [(f"r:{k}", NOT_ADMITTED_LABELS.get(k, k.replace("_", " ")), v, "#E3B58F") for v, k in shown]
     if rest >= 0.5:
-        why.append(("r:rest", "other reasons together", rest, "#E3B58F"))
+        why.append(("r:rest", "smaller reasons together", rest, "#E3B58F"))
     share_part = f["participants"] / total
     column(outcomes, 0.999, 0.0, share_part + 0.02)
     column(why, 0.999, share_part + 0.08, f["not_admitted"] / total + 0.02)
@@ -240,9 +240,10 @@ def state_shares(tables: Sequence[tuple[str, pd.DataFrame]]) -> go.Figure:
     fig.update_yaxes(tickformat=".0%", range=[0, 1])
     for ann in fig.layout.annotations:
         ann.font = {"size": 13, "color": MUTED}
-    _style(fig, 250 * n + 110)
-    fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.06, "xanchor": "left", "x": 0},
-                      margin={"t": 30, "b": 10})
+    height = 250 * n + 120
+    _style(fig, height)
+    fig.update_layout(legend={"orientation": "h", "yanchor": "bottom", "y": 1 + 40 / (height - 110),
+                              "xanchor": "left", "x": 0}, margin={"t": 80, "b": 30})
     return fig
 
 
@@ -294,7 +295,7 @@ def waterfall_figure(items: Sequence[Mapping], total: float, title: str) -> go.F
     names = [str(it["mechanism"]) for it in items]
     values = [float(it["nok"]) / 1e6 for it in items]
     fig = go.Figure(go.Waterfall(
-        x=[n[0].upper() + n[1:] for n in names] + ["Society ΔNPV"],
+        x=[_wrap(n[0].upper() + n[1:]) for n in names] + ["<b>Society ΔNPV</b>"],
         y=values + [total / 1e6],
         measure=["relative"] * len(values) + ["total"],
         text=[f"{v:+,.1f}" for v in values] + [f"{total / 1e6:+,.1f}"],
@@ -307,8 +308,20 @@ def waterfall_figure(items: Sequence[Mapping], total: float, title: str) -> go.F
     ))
     fig.update_layout(title={"text": title, "font": {"size": 15}, "x": 0, "xanchor": "left"})
     fig.update_yaxes(title="NOK million", tickformat=",.0f")
-    fig.update_xaxes(tickangle=-20)
-    return _style(fig, 440, legend=False)
+    fig.update_xaxes(tickangle=0)
+    return _style(fig, 460, legend=False)
+
+
+def _wrap(text: str, width: int = 16) -> str:
+    """Break a tick label into lines of about ``width`` characters."""
+    lines, line = [], ""
+    for word in text.split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    return "<br>".join([*lines, line])
 
 
 def tornado_figure(table: pd.DataFrame, base_npv: float, top: int = 15) -> go.Figure:
@@ -355,6 +368,13 @@ def staffing(desks: Sequence[tuple[str, pd.DataFrame]]) -> go.Figure:
         ann.font = {"size": 13, "color": MUTED}
     fig.update_yaxes(title="persons", row=1, col=1)
     fig.update_yaxes(title="participants per adviser FTE", row=1, col=2)
+    # Show the period in which the programme runs (until the last participant leaves, plus a quarter).
+    busy = [d.loc[(d["active"] > 0.5) | (d["waiting"] > 0.5), "month"] for _, d in desks]
+    busy = [b for b in busy if len(b)]
+    if busy:
+        first = min(b.min() for b in busy) - pd.DateOffset(months=2)
+        last = max(b.max() for b in busy) + pd.DateOffset(months=3)
+        fig.update_xaxes(range=[first, last])
     _style(fig, 420)
     fig.update_layout(legend={"orientation": "h", "yanchor": "top", "y": -0.1, "xanchor": "left", "x": 0},
                       margin={"t": 30, "b": 10})

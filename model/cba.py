@@ -68,14 +68,7 @@ class Evaluation:
 
     def mean_effects(self, label: int = 0) -> pd.DataFrame:
         """The effect ledger averaged over the replications (one pseudo-replication ``label``)."""
-        e = self.effects
-        n = e["replication"].nunique()
-        keys = [c for c in e.columns if c not in ("replication", "amount_nok", "person_years")]
-        out = e.groupby(keys, observed=True, as_index=False)[["amount_nok", "person_years"]].sum()
-        out[["amount_nok", "person_years"]] /= n
-        out.insert(0, "replication", label)
-        out.attrs.update(e.attrs)
-        return out
+        return mean_effects(self.effects, label)
 
     def pooled(self, label: int = 0) -> pd.DataFrame:
         """Results of the replications' mean effects: one row per perspective (``replication`` = label).
@@ -84,6 +77,18 @@ class Evaluation:
         the mean flows, which is what a draw's result means in the PSA.
         """
         return evaluate(self.mean_effects(label), self.policy, self.params)
+
+
+def mean_effects(effects: pd.DataFrame, label: int = 0) -> pd.DataFrame:
+    """An effect ledger averaged over its replications (one pseudo-replication ``label``)."""
+    e = effects
+    n = e["replication"].nunique()
+    keys = [c for c in e.columns if c not in ("replication", "amount_nok", "person_years")]
+    out = e.groupby(keys, observed=True, as_index=False)[["amount_nok", "person_years"]].sum()
+    out[["amount_nok", "person_years"]] /= n
+    out.insert(0, "replication", label)
+    out.attrs.update(e.attrs)
+    return out
 
 
 def economic_policy(scenario: Scenario, staff_months: pd.DataFrame) -> EconomicPolicy:
@@ -187,6 +192,10 @@ def evaluate_outcomes(scenario: Scenario, params: ParameterSet, outcomes: Sequen
 def summary_row(ev: Evaluation, pooled: pd.DataFrame | None = None) -> dict[str, float]:
     """One row of scalar results of a parameter set (its replications pooled), for PSA tables."""
     pooled = ev.pooled() if pooled is None else pooled
+    return _summary_row(pooled, ev.participants, ev.employment, ev.ledger)
+
+
+def _summary_row(pooled: pd.DataFrame, participants: np.ndarray, employment: pd.DataFrame, ledger: pd.DataFrame) -> dict[str, float]:
     out: dict[str, float] = {}
     by = pooled.set_index("perspective")
     for p in PERSPECTIVES:
@@ -194,12 +203,53 @@ def summary_row(ev: Evaluation, pooled: pd.DataFrame | None = None) -> dict[str,
         out[f"{p}_bcr"] = float(by.loc[p, "bcr"])
     out["cost_per_extra_employed_person_year_nok"] = float(by.loc["society", "cost_per_extra_employed_person_year_nok"])
     out["net_budget_effect_nok_per_year"] = float(by.loc["society", "net_budget_effect_nok_per_year"])
-    out["participants"] = float(np.mean(ev.participants))
+    out["participants"] = float(np.mean(participants))
     out["society_npv_per_participant_nok"] = out["society_npv_nok"] / max(out["participants"], 1.0)
-    emp = ev.employment.pivot_table(index="replication", columns="arm", values="employed_person_years_per_participant", observed=True)
+    emp = employment.pivot_table(index="replication", columns="arm", values="employed_person_years_per_participant", observed=True)
     out["employed_person_years_per_participant"] = float((emp["programme"] - emp["counterfactual"]).mean())
-    out["society_transfers_net_nok"] = float(transfers_net(ev.ledger))
+    out["society_transfers_net_nok"] = float(transfers_net(ledger))
     return out
 
 
-__all__ = ["PERSPECTIVES", "Evaluation", "economic_policy", "employment_outcomes", "evaluate_outcomes", "evaluate_parameters", "perspective_ledger", "summary_row"]
+def summarize_parameters(
+    scenario: Scenario, params: ParameterSet, seed: int, replications: int, label: int = 0, first: int = 0
+) -> tuple[dict[str, float], pd.DataFrame]:
+    """The PSA result of one parameter set: ``(summary_row(ev, pooled), pooled)`` for
+    ``ev = evaluate_parameters(...)`` and ``pooled = ev.pooled(label)``, computed without the parts a PSA
+    draw does not use (the per-replication evaluation, job starts, flows, employment shares).
+
+    Args:
+        scenario: the scenario.
+        params: one parameter set (a PSA draw).
+        seed: root seed; replications ``first … first + replications − 1`` (common random numbers).
+        replications: inner replications.
+        label: the ``replication`` label of the pooled evaluation rows (e.g. the draw index).
+        first: index of the first replication.
+
+    Returns:
+        The summary row (:func:`summary_row`) and the pooled evaluation (:meth:`Evaluation.pooled`).
+    """
+    outcomes = [run_replication(scenario, params, seed, r) for r in range(first, first + replications)]
+    persons = pd.concat([o.persons for o in outcomes], ignore_index=True)
+    person_months = pd.concat([o.person_months for o in outcomes], ignore_index=True)
+    events = pd.concat([o.events for o in outcomes], ignore_index=True)
+    staff = pd.concat([o.staff_months for o in outcomes], ignore_index=True)
+    participants = persons.loc[persons["participant"], ["replication", "person"]]
+    pm_part = person_months.merge(participants, on=["replication", "person"], how="inner")
+    policy = economic_policy(scenario, staff)
+    ledger = build_ledger(persons[persons["participant"]], pm_part, events, policy, params)
+    pooled = evaluate(mean_effects(arm_effects(ledger), label), policy, params)
+    counts = participants.groupby("replication").size()
+    employed = pm_part["state"].isin(["employed_full_time", "employed_part_time"]).to_numpy()
+    years = (pm_part[["replication", "arm"]].assign(employed=employed).groupby(["replication", "arm"], observed=True)["employed"].sum() / 12.0).reset_index()
+    employment = pd.DataFrame(
+        {
+            "replication": years["replication"],
+            "arm": years["arm"],
+            "employed_person_years_per_participant": years["employed"] / years["replication"].map(counts).to_numpy(),
+        }
+    )
+    return _summary_row(pooled, counts.to_numpy(), employment, ledger), pooled
+
+
+__all__ = ["PERSPECTIVES", "Evaluation", "economic_policy", "employment_outcomes", "evaluate_outcomes", "evaluate_parameters", "mean_effects", "perspective_ledger", "summarize_parameters", "summary_row"]

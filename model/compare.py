@@ -63,7 +63,11 @@ WATERFALL_ORDER = (
 KEY_ASSUMPTIONS = {
     "programme.length_months": ("participation.work_hr_after_24_months", "completion.p_work"),
     "follow_up.caseload_per_adviser": ("follow_up.work_elasticity", "follow_up.breakoff_elasticity"),
-    "stipend": ("stipend.breakoff_elasticity",),
+    "stipend.level": ("stipend.breakoff_elasticity", "stipend.social_assistance_level_relative_to_2g"),
+    "stipend.g_multiple_per_year": ("stipend.breakoff_elasticity",),
+    "stipend.under_25_fraction": ("stipend.breakoff_elasticity", "population.share_under_25"),
+    "stipend.absence_deduction": ("stipend.strict_absence_invalid_absence_hr", "stipend.strict_absence_breakoff_hr"),
+    "stipend.income_offset": ("stipend.breakoff_elasticity",),
 }
 
 
@@ -188,8 +192,9 @@ def changed_levers(a: Scenario, b: Scenario) -> list[str]:
         out.append("programme.length_months")
     if a.follow_up != b.follow_up:
         out.append("follow_up.caseload_per_adviser")
-    if a.stipend != b.stipend:
-        out.append("stipend")
+    for key in ("level", "g_multiple_per_year", "under_25_fraction", "absence_deduction", "income_offset"):
+        if getattr(a.stipend, key) != getattr(b.stipend, key):
+            out.append(f"stipend.{key}")
     return out
 
 

@@ -38,6 +38,12 @@ _EXIT_EVENTS = {
     "discharged_other": "discharged_other",
     "completed": "completed",
 }
+# Category dtypes built once (validating string categories is a large share of building a small table).
+_ARM_DTYPE = pd.CategoricalDtype(list(ARMS))
+_STATE_DTYPE = pd.CategoricalDtype(list(STATES))
+_EVENT_DTYPE = pd.CategoricalDtype(list(EVENTS))
+_DETAIL_DTYPE = pd.CategoricalDtype(list(DETAILS))
+_DESK_DTYPE = pd.CategoricalDtype(list(DESK_EVENTS))
 SHARE_STATES = ("in_programme", "employed", "employed_full_time", "education", "social_assistance", "other")
 
 
@@ -220,10 +226,10 @@ def tidy(
     person_months = pd.DataFrame(
         {
             "replication": np.int32(replication),
-            "arm": pd.Categorical.from_codes(np.repeat(np.arange(len(ARMS), dtype=np.int8), pi.size), categories=list(ARMS)),
+            "arm": pd.Categorical.from_codes(np.repeat(np.arange(len(ARMS), dtype=np.int8), pi.size), dtype=_ARM_DTYPE),
             "person": np.tile(pi.astype(np.int32), len(ARMS)),
             "month": np.tile(month64[mi], len(ARMS)),
-            "state": pd.Categorical.from_codes(np.concatenate([matrices[arm][pi, mi] for arm in ARMS]), categories=list(STATES)),
+            "state": pd.Categorical.from_codes(np.concatenate([matrices[arm][pi, mi] for arm in ARMS]), dtype=_STATE_DTYPE),
         }
     )
 
@@ -235,11 +241,11 @@ def tidy(
     events = pd.DataFrame(
         {
             "replication": np.int32(replication),
-            "arm": pd.Categorical.from_codes(arm_code[order], categories=list(ARMS)),
+            "arm": pd.Categorical.from_codes(arm_code[order], dtype=_ARM_DTYPE),
             "person": person[order],
             "time": when[order],
-            "event": pd.Categorical.from_codes(np.concatenate([log.event for log in arm_logs])[order], categories=list(EVENTS)),
-            "detail": pd.Categorical.from_codes(np.concatenate([log.detail for log in arm_logs])[order], categories=list(DETAILS)),
+            "event": pd.Categorical.from_codes(np.concatenate([log.event for log in arm_logs])[order], dtype=_EVENT_DTYPE),
+            "detail": pd.Categorical.from_codes(np.concatenate([log.detail for log in arm_logs])[order], dtype=_DETAIL_DTYPE),
         }
     )
 
@@ -272,7 +278,7 @@ def tidy(
             "replication": np.int32(replication),
             "project": pd.Categorical.from_codes(d[:, 1].astype(np.int16), categories=[p.name for p in scenario.projects]),
             "time": origin64 + np.round(d[:, 0] * 86400).astype("timedelta64[s]"),
-            "kind": pd.Categorical.from_codes(d[:, 2].astype(np.int8), categories=list(DESK_EVENTS)),
+            "kind": pd.Categorical.from_codes(d[:, 2].astype(np.int8), dtype=_DESK_DTYPE),
             "active": d[:, 3].astype(np.int32),
             "capacity": d[:, 4].astype(np.int32),
             "waiting": d[:, 5].astype(np.int32),

@@ -45,6 +45,10 @@ DAYS_PER_YEAR = 365.25
 SCHOOLING = ("none", "1_3", "4_8", "over_8")
 WORK_HOME = ("none", "up_to_2", "2_6", "over_6")
 WORK_NORWAY = ("none", "up_to_2", "over_2")
+_SEX_DTYPE = pd.CategoricalDtype(["female", "male"])
+_SCHOOLING_DTYPE = pd.CategoricalDtype(list(SCHOOLING))
+_WORK_HOME_DTYPE = pd.CategoricalDtype(list(WORK_HOME))
+_WORK_NORWAY_DTYPE = pd.CategoricalDtype(list(WORK_NORWAY))
 
 
 def days_since(origin: dt.date, day: dt.date) -> float:
@@ -84,27 +88,27 @@ class Population:
         """The persons as a table (the ``persons`` columns of docs/data_model.md, without outcomes)."""
         origin = np.datetime64(scenario.simulation.start_date, "s")
         names = [p.name for p in scenario.projects]
-        group_names = []
-        for proj, grp in zip(self.project, self.group, strict=True):
-            group_names.append("" if grp < 0 else scenario.projects[proj].groups[grp].name)
+        # Group name per (project, group index); index -1 (continuous intake) is the last column: "".
+        width = max((len(p.groups) for p in scenario.projects), default=0) + 1
+        table = np.full((len(names), width), "", dtype=object)
+        for pi, p in enumerate(scenario.projects):
+            for gi, g in enumerate(p.groups):
+                table[pi, gi] = g.name
+        group_names = table[self.project.astype(np.intp), self.group.astype(np.intp)] if self.size else np.empty(0, dtype=object)
         return pd.DataFrame(
             {
                 "person": np.arange(self.size, dtype=np.int32),
                 "project": pd.Categorical.from_codes(self.project, categories=names),
                 "group": pd.Categorical(group_names),
-                "sex": pd.Categorical.from_codes(
-                    (~self.female).astype(np.int8), categories=["female", "male"]
-                ),
+                "sex": pd.Categorical.from_codes((~self.female).astype(np.int8), dtype=_SEX_DTYPE),
                 "age_at_referral_years": self.age_years,
                 "married": self.married,
                 "children_0_5": self.children_0_5,
                 "children_6_10": self.children_6_10,
                 "children_11_17": self.children_11_17,
-                "schooling": pd.Categorical.from_codes(self.schooling, categories=list(SCHOOLING)),
-                "work_experience_home": pd.Categorical.from_codes(self.work_home, categories=list(WORK_HOME)),
-                "work_experience_norway": pd.Categorical.from_codes(
-                    self.work_norway, categories=list(WORK_NORWAY)
-                ),
+                "schooling": pd.Categorical.from_codes(self.schooling, dtype=_SCHOOLING_DTYPE),
+                "work_experience_home": pd.Categorical.from_codes(self.work_home, dtype=_WORK_HOME_DTYPE),
+                "work_experience_norway": pd.Categorical.from_codes(self.work_norway, dtype=_WORK_NORWAY_DTYPE),
                 "years_in_norway": self.years_in_norway,
                 "years_in_municipality": self.years_in_municipality,
                 "social_assistance_years": self.social_assistance_years,

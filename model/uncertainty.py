@@ -29,7 +29,7 @@ import pandas as pd
 import tomllib
 
 from model.cba import Evaluation, evaluate_parameters, summary_row
-from model.parameters import DEFAULTS_DIR, ParameterSet, load_parameters
+from model.parameters import DEFAULTS_DIR, Parameter, ParameterSet, load_parameters
 from model.rng import Streams
 from model.scenario import Scenario
 
@@ -136,6 +136,17 @@ def economic_parameter_names() -> set[str]:
     return set(load_parameters([DEFAULTS_DIR / "economics.toml"]))
 
 
+def _in_domain(p: Parameter, value: float | None) -> float | None:
+    """``value`` if the parameter can take it (positive for lognormal, a probability for beta), else None."""
+    if value is None:
+        return None
+    if p.distribution == "lognormal" and value <= 0:
+        return None
+    if p.distribution == "beta" and not 0 <= value <= 1:
+        return None
+    return value
+
+
 def tornado(
     scenario: Scenario,
     params: ParameterSet,
@@ -183,7 +194,7 @@ def tornado(
                 "high": high,
                 "npv_low": npv_low,
                 "npv_high": npv_high,
-                "switching_value": _switching_value([low, p.value, high], [npv_low, base_npv, npv_high]),
+                "switching_value": _in_domain(p, _switching_value([low, p.value, high], [npv_low, base_npv, npv_high])),
                 "swing": abs(npv_high - npv_low),
             }
         )
