@@ -654,6 +654,59 @@ def headline(
     )
 
 
+@app.command()
+def psa(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML, e.g. scenarios/ny_sjanse_2005_2006.toml")],
+    draws: Annotated[int, typer.Option(min=1, help="Outer draws of the parameters.")] = 1000,
+    workers: Annotated[int, typer.Option(min=1, help="Local processes (1: serial). Results do not depend on it.")] = 2,
+    scheduler: Annotated[str | None, typer.Option(help="Address of a running dask.distributed scheduler, e.g. tcp://10.0.0.5:8786 (instead of local processes).")] = None,
+    seed: Annotated[int, typer.Option(min=0, help="Root seed of the draws and of the inner replications.")] = 1,
+    inner: Annotated[int, typer.Option(min=1, help="Inner replications per draw (common random numbers); more damp the simulation noise in the intervals.")] = 1,
+    out: Annotated[Path, typer.Option(help="Output folder; OUT/chunks keeps finished chunks so that a rerun resumes.")] = Path("out/psa"),
+    chunk_size: Annotated[int | None, typer.Option(min=1, help="Draws per saved chunk (default: about 20 chunks).")] = None,
+    set_: SetOption = None,
+) -> None:
+    """Probabilistic sensitivity analysis: NPV and BCR per perspective over parameter draws, chunked and resumable.
+
+    Runs serially, on local processes (--workers) or on a Dask cluster (--scheduler); the same seed gives the
+    same numbers in every case. Each finished chunk is saved at once (OUT/chunks/chunk-0003.parquet); if the
+    run is interrupted, the same command resumes it and computes only the missing chunks. Writes
+    OUT/psa_summary.json (results only: identical bytes for any --workers/--scheduler), OUT/psa_draws.csv
+    (parameter values and results per draw) and OUT/manifest.json (timings, executor, chunks reused).
+    """
+    from model.psa import executor_for, run_psa, write_outputs
+
+    started = dt.datetime.now(dt.UTC)
+    scen = load_scenario(scenario, set_ or [])
+    params = scenario_parameters(scen)
+    where = f"Dask scheduler {scheduler}" if scheduler else (f"{workers} local processes" if workers > 1 else "serial")
+    try:
+        with _progress() as bar, executor_for(workers, scheduler) as executor:
+            task = bar.add_task(f"PSA: {draws} draws x {inner} replications ({where})", total=draws)
+            result = run_psa(scen, params, draws, seed=seed, inner=inner, out=out, executor=executor, chunk_size=chunk_size,
+                             progress=lambda done, total: bar.update(task, completed=done, total=total))
+    except KeyboardInterrupt:
+        console.print(f"nysjanse: interrupted; finished chunks are kept in {out / 'chunks'}: run the same command to resume",
+                      markup=False, highlight=False)
+        raise typer.Exit(130) from None
+    write_outputs(result, scen, params, out, seed=seed, inner=inner, started=started,
+                  extra={"executor": where, "workers": workers, "scheduler": scheduler, "overrides": set_ or []})
+    doc = result.summary
+    table = Table(title=f"{scen.name}: NPV by perspective (NOK {doc['price_year']}, {doc['draws']} draws x {inner})", title_justify="left")
+    for col in ("perspective", "NPV mean", "90 % interval", "BCR mean", "P(NPV > 0)"):
+        table.add_column(col, justify="left" if col == "perspective" else "right")
+    for p, v in doc["perspectives"].items():
+        npv, bcr = v["npv_nok"], v["bcr"]
+        table.add_row(p, _m(npv["mean"]), f"{_m(npv['p05'], unit='')} – {_m(npv['p95'])}",
+                      "–" if bcr["mean"] is None else f"{bcr['mean']:.2f}", f"{v['prob_npv_positive']:.2f}")
+    stdout.print(table)
+    pp, emp = doc["per_participant"]["society_npv_nok"], doc["per_participant"]["employed_person_years"]
+    stdout.print(f"Per participant: society NPV NOK {pp['mean']:,.0f} ({pp['p05']:,.0f} to {pp['p95']:,.0f}); "
+                 f"extra employed person-years {emp['mean']:.3f} ({emp['p05']:.3f} to {emp['p95']:.3f})")
+    console.print(f"[green]wrote[/green] {out} in {result.seconds:.1f} s ({len(result.chunks_computed)} chunks computed, "
+                  f"{len(result.chunks_reused)} reused)")
+
+
 def main() -> None:
     """Entry point: run the app, turning bad input into one line and exit code 2."""
     try:
