@@ -45,7 +45,7 @@ import figures as fg  # noqa: E402  (dashboard/figures.py: plotly figures only)
 
 from model.artifacts import manifest  # noqa: E402
 from model.cba import PERSPECTIVES, evaluate_outcomes  # noqa: E402
-from model.compare import KEY_ASSUMPTIONS, ScenarioRun, compare_runs  # noqa: E402
+from model.compare import KEY_ASSUMPTIONS, ScenarioRun, changed_levers, compare_runs  # noqa: E402
 from model.economics import perspective_ledger, write_html_report, write_workbook  # noqa: E402
 from model.errors import InputError  # noqa: E402
 from model.outcomes import employment_gap_by_month  # noqa: E402
@@ -725,6 +725,7 @@ if len(results) > 1:
         runs = [ScenarioRun(r["scenario"], r["params"], r["evaluation"]) for r in results]
         doc = comparison(tuple(last["hashes"]), last["seed"], n_rep, runs)
 npv = npv_rows(results, names)
+all_key_names = sorted({n for names_ in KEY_ASSUMPTIONS.values() for n in names_})
 mc_note = (f"Intervals are **Monte Carlo intervals** (5–95 % over {n_rep} replications) at the point values of "
            "the parameters: they show simulation noise, not what we do not know about the parameters. For the "
            "full probabilistic sensitivity analysis run `nysjanse cba` (or the tornado under *Why the difference*).")
@@ -876,21 +877,25 @@ with tabs[3]:
     with guard("The tornado"):
         st.markdown("#### How much does the answer rest on assumptions? (tornado)")
         eco = economic_parameter_names()
-        key_names = sorted({n for names_ in KEY_ASSUMPTIONS.values() for n in names_})
         st.markdown(
             "Each bar moves one parameter to its 5th and its 95th percentile, all others at their point values, "
-            "and shows the society NPV. To keep it quick this runs on the behavioural assumptions the levers rest "
-            f"on ({', '.join(f'`{n}`' for n in key_names)}, re-simulated) and on every uncertain **economic** "
-            "parameter (prices, wages, costs — re-priced without re-simulating, which is cheap). The full "
-            "one-way analysis over all parameters is in `nysjanse cba`.")
+            "and shows the scenario's society NPV. To keep it quick it runs on (1) the behavioural assumptions "
+            "behind the levers in which the scenario differs from A (all of them for A itself), re-simulated with "
+            "the same persons, and (2) every uncertain **economic** parameter (prices, wages, costs), re-priced "
+            "without re-simulating — which is cheap because the simulation never reads them. The full one-way "
+            "analysis over all parameters, and the probabilistic sensitivity analysis, are in `nysjanse cba`.")
         c1, c2, c3 = st.columns([2, 1, 1], vertical_alignment="bottom")
         t_pick = c1.selectbox("Scenario", range(len(results)), format_func=lambda i: f"{fg.LETTERS[i]} · {names[i]}",
                               index=min(1, len(results) - 1), key="tornado_pick")
         inner = int(c2.number_input("Replications per point", 2, 50, min(n_rep, 4), 1, key="tornado_inner",
                                     help="Inner replications for each parameter setting (common random numbers)."))
         res_t = results[t_pick]
+        levers_t = changed_levers(results[0]["scenario"], res_t["scenario"]) if t_pick > 0 else []
+        key_names = sorted({n for lv_ in levers_t for n in KEY_ASSUMPTIONS.get(lv_, ())}) if levers_t else all_key_names
         graded = [p.name for p in res_t["params"].graded()]
         t_names = tuple(sorted(n for n in graded if n in eco or n in key_names))
+        st.caption("Re-simulated here: " + (", ".join(f"`{n}`" for n in key_names if n in graded) or "none")
+                   + f"; re-priced: {sum(1 for n in t_names if n in eco)} economic parameters.")
         n_beh = sum(1 for n in t_names if n not in eco)
         est = (1 + 2 * n_beh) * inner * SECONDS_PER_REPLICATION + 2 * (len(t_names) - n_beh) * 0.1 * inner
         go_t = c3.button(f"Run tornado (~{est:.0f} s)", key="tornado_run", width="stretch")
@@ -972,7 +977,7 @@ with tabs[5], guard("The parameter registry"):
     counts = reg["source"].value_counts()
     reading(f"{len(reg)} parameters: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("calibrated", "literature", "assumption"))
             + f"; showing {len(shown)}. Low and high are the 5th and 95th percentiles used in the uncertainty "
-            "analyses; the levers' results rest most on " + ", ".join(f"<code>{n}</code>" for n in key_names) + ".")
+            "analyses; the levers' results rest most on " + ", ".join(f"<code>{n}</code>" for n in all_key_names) + ".")
     st.dataframe(shown, hide_index=True, width="stretch", height=520,
                  column_config={"basis": st.column_config.TextColumn("basis (why this value)", width="large"),
                                 "value": st.column_config.NumberColumn(format="%.4g"),

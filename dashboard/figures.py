@@ -242,8 +242,8 @@ def state_shares(tables: Sequence[tuple[str, pd.DataFrame]]) -> go.Figure:
         ann.font = {"size": 13, "color": MUTED}
     height = 250 * n + 120
     _style(fig, height)
-    fig.update_layout(legend={"orientation": "h", "yanchor": "bottom", "y": 1 + 40 / (height - 110),
-                              "xanchor": "left", "x": 0}, margin={"t": 80, "b": 30})
+    fig.update_layout(legend={"orientation": "h", "yanchor": "bottom", "y": 1 + 46 / (height - 120),
+                              "xanchor": "left", "x": 0}, margin={"t": 90, "b": 30})
     return fig
 
 
