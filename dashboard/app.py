@@ -938,7 +938,7 @@ with tabs[4]:
             c1, c2, c3, c4 = st.columns(4, vertical_alignment="bottom")
             s_pick = c1.selectbox("Scenario", range(len(results)), format_func=lambda i: f"{fg.LETTERS[i]} · {names[i]}",
                                   key="size_pick")
-            weeks = float(c2.number_input("Longest wait, weeks", 1.0, 52.0, 8.0, 1.0, key="size_weeks"))
+            weeks = float(c2.number_input("Longest wait, weeks", 1.0, 52.0, 8.0, 1.0, format="%.0f", key="size_weeks"))
             level_ = float(c3.slider("for this share of people", 0.5, 0.99, 0.8, 0.01, key="size_level"))
             size_reps = int(c4.number_input("Replications", 1, 20, 2, 1, key="size_reps"))
             st.caption("Tries 1, 2, 3 … advisers (places in proportion to the planned staff) until the wait from "
@@ -956,7 +956,12 @@ with tabs[4]:
                          help="A steady M/M/c queue; a rough guide for a young project.")
                 reading(f"With {sized_doc['advisers']} advisers {fg.pct(sized_doc['p_wait_within'])} of those found "
                         f"eligible start within {weeks:g} weeks of the decision.")
-                st.dataframe(pd.DataFrame(sized_doc["table"]), hide_index=True, width="stretch")
+                table_s = pd.DataFrame(sized_doc["table"])
+                priced = table_s[table_s.get("society_npv_nok", pd.Series(dtype=float)).notna()] \
+                    if "society_npv_nok" in table_s else table_s
+                st.dataframe(priced, hide_index=True, width="stretch")
+                with st.expander(f"Every adviser count tried ({len(table_s)})"):
+                    st.dataframe(table_s, hide_index=True, width="stretch")
 
 # ---------------------------------------------------------------------------- assumptions
 with tabs[5], guard("The parameter registry"):

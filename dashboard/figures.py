@@ -338,9 +338,9 @@ def tornado_figure(table: pd.DataFrame, base_npv: float, top: int = 15) -> go.Fi
                          hovertemplate="%{y} = %{customdata[0]:.4g}: NOK %{x:+,.1f} M vs base<extra></extra>"))
     fig.add_vline(x=base, line={"color": INK, "width": 1.5})
     fig.add_vline(x=0, line={"color": "#D64545", "width": 1, "dash": "dot"})
-    fig.update_layout(barmode="overlay")
+    fig.update_layout(barmode="group", bargap=0.25, bargroupgap=0.05)
     fig.update_xaxes(title="Society NPV, NOK million", tickformat=",.0f")
-    return _style(fig, 120 + 28 * len(t))
+    return _style(fig, 130 + 34 * len(t))
 
 
 # --------------------------------------------------------------------------------------------- staffing

@@ -27,6 +27,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from heapq import heappop, heappush
+from itertools import islice
 
 import numpy as np
 import simpy
@@ -125,31 +126,41 @@ def _divide(e: np.ndarray, rate: float) -> np.ndarray:
     return e / rate if rate > 0 else np.full(e.shape, INF)
 
 
-def _scheduler(env: simpy.Environment) -> Callable[[float, Callable[[simpy.Event], None]], None]:
+def _has_internals(env: simpy.Environment) -> bool:
+    """Whether ``env`` has the event queue, sequence counter and clock this module drives directly."""
+    return isinstance(getattr(env, "_queue", None), list) and hasattr(env, "_eid") and hasattr(env, "_now")
+
+
+def _scheduler(env: simpy.Environment, stop: float) -> Callable[[float, Callable[[simpy.Event], None]], None]:
     """``after(delay, callback)``: a :class:`simpy.Timeout` of ``delay`` whose one callback is ``callback``.
 
     The same as ``env.timeout(delay).callbacks.append(callback)`` (the same Timeout, scheduled with the
     same time, priority and sequence number as ``Environment.schedule`` gives it), built without the
-    generic constructor's overhead; it falls back to the public API if SimPy's internals differ.
+    generic constructor's overhead, and not scheduled at all if it falls after ``stop``, when the run
+    ends: such a timeout would never be processed (and would only deepen the event queue).
     """
-    queue, eid = getattr(env, "_queue", None), getattr(env, "_eid", None)
-    if not isinstance(queue, list) or eid is None or not hasattr(env, "_now"):  # pragma: no cover
+    if not _has_internals(env):  # pragma: no cover - other SimPy versions: the public API
+
         def after_public(delay: float, callback: Callable[[simpy.Event], None]) -> None:
-            env.timeout(delay).callbacks.append(callback)
+            if env.now + delay <= stop:
+                env.timeout(delay).callbacks.append(callback)
 
         return after_public
-    new = Timeout.__new__
+    queue, eid, new = env._queue, env._eid, Timeout.__new__
 
     def after(delay: float, callback: Callable[[simpy.Event], None]) -> None:
         if delay < 0:
             raise ValueError(f"Negative delay {delay}")
+        at = env._now + delay
+        if at > stop:
+            return
         ev = new(Timeout)
         ev.env = env
         ev.callbacks = [callback]
         ev._value = None
         ev._delay = delay
         ev._ok = True
-        heappush(queue, (env._now + delay, NORMAL, next(eid), ev))
+        heappush(queue, (at, NORMAL, next(eid), ev))
 
     return after
 
@@ -557,8 +568,9 @@ class _RunBase:
         self.draws = draws
         self.env = simpy.Environment()
         self.horizon = days_since(scenario.simulation.start_date, scenario.simulation.horizon_date)
+        self.stop = self.horizon + 1e-9  # events up to this time are processed (see _finish)
         self.log = _Log(self.horizon)
-        self.after = _scheduler(self.env)
+        self.after = _scheduler(self.env, self.stop)
         self.spells = _Spells(draws, streams, pop.size)
         self.life = _Life(self)
 
@@ -566,20 +578,56 @@ class _RunBase:
         """Process: schedule every person's referral (in person order), then ``start(i)`` at each.
 
         One process creates the referral timeouts in the order that one process per person would
-        (each person's first act was to wait for its referral), so the event order is unchanged.
+        (each person's first act was to wait for its referral), so the event order is unchanged. When the
+        persons come in referral order (as :func:`model.population.draw_population` gives them), the
+        timeouts get their sequence numbers now but enter the event queue one at a time, each when the
+        previous referral happens: the same keys, so the same order, with a shallower queue.
         """
-        after = self.after
-        for i, day in enumerate(self.pop.referral_day.tolist()):
-            after(day, lambda _ev, i=i: start(i))
+        days = self.pop.referral_day.tolist()
+        n = len(days)
+        env = self.env
+        if not _has_internals(env) or any(b < a for a, b in zip(days, days[1:], strict=False)):
+            after = self.after
+            for i, day in enumerate(days):
+                after(day, lambda _ev, i=i: start(i))
+            return
+        queue, stop, new, t0 = env._queue, self.stop, Timeout.__new__, env._now
+        first = next(env._eid)  # reserve n consecutive sequence numbers: first … first + n - 1
+        deque(islice(env._eid, n - 1), maxlen=0)
+
+        def push(i: int) -> None:
+            at = t0 + days[i]
+            if at > stop:
+                return  # this referral and all later ones fall after the end of the run
+            ev = new(Timeout)
+            ev.env = env
+            ev.callbacks = [lambda _ev: fire(i)]
+            ev._value = None
+            ev._delay = days[i]
+            ev._ok = True
+            heappush(queue, (at, NORMAL, first + i, ev))
+
+        def fire(i: int) -> None:
+            if i + 1 < n:
+                push(i + 1)
+            start(i)
+
+        if n:
+            push(0)
         return
         yield  # a generator: run as a SimPy process
 
     def _finish(self) -> EventLog:
         """Process events up to the horizon (``Environment.step`` inlined; the count is for benchmarks)."""
         env = self.env
-        queue = env._queue
-        stop = self.horizon + 1e-9
+        stop = self.stop
         count = 0
+        if not _has_internals(env):  # pragma: no cover - other SimPy versions: the public API
+            while env.peek() <= stop:
+                env.step()
+                count += 1
+            return self.log.freeze(count)
+        queue = env._queue
         while queue and queue[0][0] <= stop:
             env._now, _, _, event = heappop(queue)
             callbacks, event.callbacks = event.callbacks, None

@@ -298,7 +298,27 @@ def _table(schema: Mapping[str, tuple[Callable, Any]]) -> Callable:
             raise ctx.fail(key, v, f"a table with keys {sorted(schema)}")
         return _apply(ctx, key, v, schema)
 
+    parse.schema = schema  # type: ignore[attr-defined]
     return parse
+
+
+def _check_own_keys(ctx: _Ctx, prefix: str, doc: Mapping, schema: Mapping[str, tuple[Callable, Any]]) -> None:
+    """Check the keys one file sets (before merging), so that an error names the file it is in.
+
+    Unknown keys and bad values are caught here; required keys and rules across keys are checked on the
+    merged document.
+    """
+    for k, v in doc.items():
+        if k == "extends" and not prefix:
+            continue
+        if k not in schema:
+            raise ctx.fail(_join(prefix, k), v, f"an unknown key; allowed here: {sorted(schema)}")
+        parser = schema[k][0]
+        inner = getattr(parser, "schema", None)
+        if inner is not None and isinstance(v, Mapping):
+            _check_own_keys(ctx, _join(prefix, k), v, inner)
+        else:
+            parser(ctx, _join(prefix, k), v)
 
 
 def _apply(ctx: _Ctx, prefix: str, doc: Mapping, schema: Mapping[str, tuple[Callable, Any]]) -> dict:
@@ -490,6 +510,8 @@ def _deep_merge(base: Mapping, over: Mapping) -> dict:
 def _resolve(path: Path, doc: dict, chain: tuple[Path, ...]) -> tuple[dict, dict[str, Path]]:
     """Merge ``doc`` over its ``extends`` chain; also return, per parameter file, its resolved path."""
     path = path.resolve()
+    if chain:  # a parent file: check its own keys now, so an error names it
+        _check_own_keys(_Ctx(str(path)), "", doc, SCHEMA)
     files = doc.get("parameters", {}).get("files", []) if isinstance(doc.get("parameters"), Mapping) else []
     if not isinstance(files, list):
         files = []

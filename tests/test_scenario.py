@@ -147,10 +147,6 @@ def test_extends_self_and_missing_parent(tmp_path):
     assert (exc.value.key, exc.value.value) == ("extends", "nowhere.toml")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known limitation: a bad key in a parent file is reported against the child file",
-)
 def test_error_in_parent_names_the_parent_file(tmp_path, base):
     write(
         tmp_path,

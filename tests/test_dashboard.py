@@ -1,0 +1,173 @@
+"""The Streamlit dashboard's logic, driven by Streamlit's AppTest (no browser).
+
+The defaults run and show the society NPV in NOK; bad uploads, bad overrides and extreme levers give a message
+in the page, never an exception or a traceback. Few replications keep it quick
+(``NYSJANSE_DASHBOARD_REPLICATIONS``).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "dashboard" / "app.py")
+NOK = re.compile(r"NOK [+-]?\d[\d,]*(\.\d+)? ?(bn|M|k)?")
+
+
+@pytest.fixture
+def app(monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    monkeypatch.setenv("NYSJANSE_DASHBOARD_REPLICATIONS", "2")
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def _texts(at: AppTest) -> list[str]:
+    """Every piece of text the page shows (markdown, captions, alerts, metrics, labels)."""
+    out = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    out += [e.value for e in at.error] + [w.value for w in at.warning] + [i.value for i in at.info]
+    out += [f"{m.label} {m.value}" for m in at.metric]
+    return [str(t) for t in out]
+
+
+def _assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not any("Traceback" in t for t in _texts(at))
+
+
+def test_page_loads_with_two_default_scenarios(app: AppTest) -> None:
+    _assert_clean(app)
+    assert "Ny sjanse" in app.title[0].value
+    assert app.multiselect(key="selection").value == [
+        "scenarios/ny_sjanse_2005_2006.toml",
+        "scenarios/policy/length_36_months.toml",
+    ]
+    assert app.slider(key="replications").value == 2
+    assert not app.button(key="run").disabled
+    assert 'page_title="nysjanse' in Path(APP).read_text(encoding="utf-8")
+
+
+def test_defaults_run_and_show_society_npv_in_nok(app: AppTest) -> None:
+    app.button(key="run").click().run()
+    _assert_clean(app)
+    assert not app.error, [e.value for e in app.error]
+    society = [m for m in app.metric if m.label == "Society NPV"]
+    assert len(society) == 2
+    assert all(NOK.fullmatch(m.value) for m in society), [m.value for m in society]
+    assert society[1].delta and society[1].delta.endswith("vs A")
+    texts = " ".join(_texts(app))
+    assert "Monte Carlo" in texts and "nysjanse cba" in texts
+    # the perspective table and the differences
+    frames = [d.value for d in app.dataframe]
+    assert any("Society" in f.index for f in frames)
+    # moving back to the same settings is served from the cache, and the results stay on the page
+    app.run()
+    _assert_clean(app)
+    assert [m.value for m in app.metric if m.label == "Society NPV"] == [m.value for m in society]
+
+
+def test_changing_a_lever_marks_results_stale_and_reruns(app: AppTest) -> None:
+    app.button(key="run").click().run()
+    first = [m.value for m in app.metric if m.label == "Society NPV"]
+    key = "lv|scenarios/policy/length_36_months.toml|caseload"
+    app.number_input(key=key).set_value(15.0).run()
+    _assert_clean(app)
+    assert any("changed since these results" in w.value for w in app.warning)
+    assert any("follow_up.caseload_per_adviser=15.0" in c.value for c in app.caption)
+    app.button(key="run").click().run()
+    _assert_clean(app)
+    assert not app.warning
+    second = [m.value for m in app.metric if m.label == "Society NPV"]
+    assert second[0] == first[0]  # A untouched, same seed: the same persons and the same result
+    assert second[1] != first[1]
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("programme.length_months=-3", "command line (--set): programme.length_months = -3: a number in (0, 120]"),
+        ("stipend.level=generous", "stipend.level = 'generous': one of ['g_multiple', 'social_assistance']"),
+        ("just words", "command line: --set = 'just words': dotted.key=value"),
+        ("parameters.values.no_such.parameter=1", "parameters.values.no_such.parameter = 1.0: the name of a registry parameter"),
+    ],
+)
+def test_a_bad_override_shows_the_cli_message(app: AppTest, line: str, message: str) -> None:
+    app.text_area(key="lv|scenarios/ny_sjanse_2005_2006.toml|extra").set_value(line).run()
+    _assert_clean(app)
+    errors = [e.value for e in app.error]
+    assert any(message in e for e in errors), errors
+    assert app.button(key="run").disabled
+
+
+def test_extreme_levers_give_results_or_a_message(app: AppTest) -> None:
+    k = "lv|scenarios/policy/length_36_months.toml|"
+    app.slider(key=k + "length").set_value(120.0)
+    app.number_input(key=k + "caseload").set_value(500.0)
+    app.slider(key=k + "g").set_value(0.0)
+    app.slider(key=k + "ref").set_value(0.1)
+    app.run()
+    app.button(key="run").click().run()
+    _assert_clean(app)
+    assert len([m for m in app.metric if m.label == "Society NPV"]) == 2 or app.error
+
+
+def test_bad_uploads_show_one_line_errors(app: AppTest) -> None:
+    cases = [
+        (("broken.toml", b"name = [unclosed", "application/toml"), "upload: broken.toml = '(file)': valid TOML syntax"),
+        (("big.toml", b"#" * 250_000, "application/toml"), "upload: big.toml = '250 kB': a scenario file of at most 200 kB"),
+        (("binary.toml", b"\xff\xfe\x00\x01", "application/toml"), "upload: binary.toml = '(binary)': a UTF-8 TOML text file"),
+        (
+            ("bad.toml", b'extends = "ny_sjanse_2005_2006.toml"\nname = "Bad"\n[programme]\nlength_months = -3\n', "application/toml"),
+            "upload: bad.toml: programme.length_months = -3: a number in (0, 120]",
+        ),
+        (
+            ("typo.toml", b'extends = "ny_sjanse_2005_2006.toml"\nname = "Typo"\n[programme]\nlenght_months = 30\n', "application/toml"),
+            "upload: typo.toml: programme.lenght_months = 30: an unknown key",
+        ),
+        (("loop.toml", b'extends = "loop.toml"\nname = "Loop"\n', "application/toml"), "extends"),
+        (("code.toml", b'name = "__import__(\'os\').system(\'echo hi\')"\n', "application/toml"), "a required key (missing)"),
+    ]
+    for file, message in cases:
+        app.get("file_uploader")[0].set_value(file)
+        app.run()
+        _assert_clean(app)
+        errors = [e.value for e in app.error]
+        assert any(message in e for e in errors), (file[0], errors)
+        assert not any(k.startswith("upload:") for k in app.multiselect(key="selection").value)
+
+
+def test_a_good_upload_is_added_and_runs(app: AppTest) -> None:
+    text = (
+        'extends = "policy/length_36_months.toml"\n'
+        'name = "My 30-month variant"\n'
+        "[programme]\nlength_months = 30\n"
+    )
+    app.get("file_uploader")[0].set_value(("mine.toml", text.encode(), "application/toml"))
+    app.run()
+    _assert_clean(app)
+    assert "upload:mine.toml" in app.multiselect(key="selection").value
+    app.button(key="run").click().run()
+    _assert_clean(app)
+    assert not app.error, [e.value for e in app.error]
+    names = " ".join(m.value for m in app.markdown)
+    assert "My 30-month variant" in names
+
+
+def test_a_failing_run_shows_a_short_error_with_details_not_a_traceback(app: AppTest) -> None:
+    # 0.1 participants per adviser: no places at all, so nothing is ever priced (the library raises).
+    app.text_area(key="lv|scenarios/policy/length_36_months.toml|extra").set_value(
+        "follow_up.caseload_per_adviser=0.1"
+    ).run()
+    app.button(key="run").click().run()
+    _assert_clean(app)
+    errors = [e.value for e in app.error]
+    assert any(e.startswith("The simulation did not work: ") for e in errors), errors
+    assert not any("Traceback" in c.value for c in app.code)
+    assert any("Technical details" in x.label for x in app.expander)
