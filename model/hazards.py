@@ -46,6 +46,7 @@ BEHAVIOURAL_BREAKOFFS = ("invalid_absence", "full_time_not_feasible", "other")
 MEN_BREAKOFF_HR = ("moved", "other_measures", "full_time_not_feasible", "other")
 
 WORK_PROFILE_EDGES_MONTHS = (0.0, 6.0, 12.0, 24.0)
+MIN_STIPEND_RELATIVE = 0.05  # floor of the stipend relative to 2 G in the behavioural response
 
 
 def work_hazard_ratio(pop: Population, params: ParameterSet) -> np.ndarray:
@@ -185,7 +186,11 @@ def programme_hazards(scenario: Scenario, params: ParameterSet, pop: Population)
     ratio = scenario.follow_up.caseload_per_adviser / v("follow_up.reference_caseload_per_adviser")
     work_follow = ratio ** (-v("follow_up.work_elasticity"))
     breakoff_follow = ratio ** v("follow_up.breakoff_elasticity")
-    stipend_factor = stipend_relative(scenario, params, pop) ** (-v("stipend.breakoff_elasticity"))
+    # A stipend near zero would make the response infinite; below 5 % of 2 G it is held at 5 % (far outside
+    # anything observed, so only the direction of the answer means anything there).
+    stipend_factor = np.maximum(stipend_relative(scenario, params, pop), MIN_STIPEND_RELATIVE) ** (
+        -v("stipend.breakoff_elasticity")
+    )
     strict = scenario.stipend.absence_deduction == "strict"
     male = ~pop.female
 
