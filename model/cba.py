@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from model.economics import EconomicPolicy, arm_effects, build_ledger, evaluate, perspective_ledger, transfers_net
+from model.economics.ledger import groupby_sum
 from model.outcomes import ReplicationOutcome
 from model.parameters import ParameterSet
 from model.runner import run_replication
@@ -84,11 +85,24 @@ def mean_effects(effects: pd.DataFrame, label: int = 0) -> pd.DataFrame:
     e = effects
     n = e["replication"].nunique()
     keys = [c for c in e.columns if c not in ("replication", "amount_nok", "person_years")]
-    out = e.groupby(keys, observed=True, as_index=False)[["amount_nok", "person_years"]].sum()
-    out[["amount_nok", "person_years"]] /= n
+    out = groupby_sum(e, keys, ["amount_nok", "person_years"])
+    for col in ("amount_nok", "person_years"):
+        out[col] = out[col].to_numpy() / n
     out.insert(0, "replication", label)
     out.attrs.update(e.attrs)
     return out
+
+
+def _rows_of(frame: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:
+    """``frame.merge(keys, on=["replication", "person"], how="inner")`` for keys with unique pairs and no
+    other columns: the rows of ``frame`` whose pair is in ``keys``, in their order (a mask, no join)."""
+    on = ["replication", "person"]
+    if list(keys.columns) != on or keys.duplicated().any():
+        return frame.merge(keys, on=on, how="inner")
+    width = int(max(frame["person"].to_numpy().max(initial=0), keys["person"].to_numpy().max(initial=0))) + 1
+    f_key = frame["replication"].to_numpy(np.int64) * width + frame["person"].to_numpy(np.int64)
+    k_key = keys["replication"].to_numpy(np.int64) * width + keys["person"].to_numpy(np.int64)
+    return frame[np.isin(f_key, k_key)].reset_index(drop=True)
 
 
 def economic_policy(scenario: Scenario, staff_months: pd.DataFrame) -> EconomicPolicy:
@@ -160,7 +174,7 @@ def evaluate_outcomes(scenario: Scenario, params: ParameterSet, outcomes: Sequen
     events = pd.concat([o.events for o in outcomes], ignore_index=True)
     staff = pd.concat([o.staff_months for o in outcomes], ignore_index=True)
     participants = persons.loc[persons["participant"], ["replication", "person"]]
-    pm_part = person_months.merge(participants, on=["replication", "person"], how="inner")
+    pm_part = _rows_of(person_months, participants)
     policy = economic_policy(scenario, staff)
     tables = (persons[persons["participant"]], pm_part, events)
     ledger = build_ledger(*tables, policy, params)
@@ -205,10 +219,37 @@ def _summary_row(pooled: pd.DataFrame, participants: np.ndarray, employment: pd.
     out["net_budget_effect_nok_per_year"] = float(by.loc["society", "net_budget_effect_nok_per_year"])
     out["participants"] = float(np.mean(participants))
     out["society_npv_per_participant_nok"] = out["society_npv_nok"] / max(out["participants"], 1.0)
-    emp = employment.pivot_table(index="replication", columns="arm", values="employed_person_years_per_participant", observed=True)
-    out["employed_person_years_per_participant"] = float((emp["programme"] - emp["counterfactual"]).mean())
+    out["employed_person_years_per_participant"] = _mean_arm_difference(employment, "employed_person_years_per_participant")
     out["society_transfers_net_nok"] = float(transfers_net(ledger))
     return out
+
+
+def _mean_arm_difference(frame: pd.DataFrame, column: str) -> float:
+    """Mean over replications of ``column`` (programme − counterfactual), one row per replication and arm.
+
+    The same number as ``frame.pivot_table(index="replication", columns="arm", values=column)`` and the
+    mean of the difference of its two columns (replications missing an arm are skipped).
+    """
+    rep = frame["replication"].to_numpy()
+    arm = frame["arm"].astype(str).to_numpy()
+    keys = pd.MultiIndex.from_arrays([rep, arm])
+    if keys.has_duplicates:  # several rows per cell: let pandas average them
+        emp = frame.pivot_table(index="replication", columns="arm", values=column, observed=True)
+        return float((emp["programme"] - emp["counterfactual"]).mean())
+    reps = np.unique(rep)
+    values = frame[column].to_numpy(float)
+    wide = {}
+    for name in ("programme", "counterfactual"):
+        sel = arm == name
+        col = np.full(reps.size, np.nan)
+        col[np.searchsorted(reps, rep[sel])] = values[sel]
+        wide[name] = col
+    diff = wide["programme"] - wide["counterfactual"]
+    ok = ~np.isnan(diff)
+    if not ok.any():
+        return float("nan")
+    diff[~ok] = 0.0
+    return float(diff.sum() / ok.sum())
 
 
 def summarize_parameters(
@@ -235,7 +276,7 @@ def summarize_parameters(
     events = pd.concat([o.events for o in outcomes], ignore_index=True)
     staff = pd.concat([o.staff_months for o in outcomes], ignore_index=True)
     participants = persons.loc[persons["participant"], ["replication", "person"]]
-    pm_part = person_months.merge(participants, on=["replication", "person"], how="inner")
+    pm_part = _rows_of(person_months, participants)
     policy = economic_policy(scenario, staff)
     ledger = build_ledger(persons[persons["participant"]], pm_part, events, policy, params)
     pooled = evaluate(mean_effects(arm_effects(ledger), label), policy, params)

@@ -7,8 +7,9 @@ policy's effect plus little noise, and its 90 % interval is over replications.
 The waterfall splits the society ΔNPV (each scenario vs the first) by mechanism. Each ledger line's
 contribution to the society NPV is its real-resource value plus its share of the tax financing cost
 (20 % of its effect on public budgets), so the lines add up to the society NPV exactly. Employment lines are
-split between *more or fewer exits to work* and *retention* by a Shapley split of employed person-years =
-job starts × years per job start.
+split between *more or fewer exits to work* (the Shapley part of job starts in employed person-years = job
+starts × years per start, valued at the reference scenario's society value per extra employed person-year)
+and *retention in work* (the rest of the employment lines).
 """
 
 from __future__ import annotations
@@ -103,16 +104,23 @@ def waterfall(a: ScenarioRun, b: ScenarioRun) -> list[dict]:
             employment += float(value)
         else:
             by_mech[mech] += float(value)
+    # Split the employment lines: the Shapley part of job starts (ΔN × mean years per start), valued at the
+    # reference scenario's society value per extra employed person-year; retention takes the rest, so the
+    # items add up exactly and stay finite when the employed person-years barely differ.
     n_a, d_a = _jobs(a.evaluation)
     n_b, d_b = _jobs(b.evaluation)
-    d_e = n_b * d_b - n_a * d_a
-    if abs(d_e) > 1e-9:
-        share_entries = (n_b - n_a) * (d_a + d_b) / 2 / d_e
-    else:
-        share_entries = 0.5
-    by_mech["more or fewer exits to work"] = employment * share_entries
-    by_mech["retention in work"] = employment * (1 - share_entries)
+    entries = _value_per_employed_year(a, la) * (n_b - n_a) * (d_a + d_b) / 2
+    by_mech["more or fewer exits to work"] = entries
+    by_mech["retention in work"] = employment - entries
     return [{"mechanism": k, "nok": float(v)} for k, v in by_mech.items()]
+
+
+def _value_per_employed_year(run: ScenarioRun, lines: pd.Series) -> float:
+    """Society value of the employment lines per extra employed person-year (programme − counterfactual)."""
+    emp = run.evaluation.employment.groupby("arm", observed=True)["employed_person_years"].mean()
+    extra = float(emp.get("programme", 0.0) - emp.get("counterfactual", 0.0))
+    value = float(sum(v for line, v in lines.items() if MECHANISMS.get(str(line)) == "employment"))
+    return value / extra if abs(extra) > 1e-9 else 0.0
 
 
 def _jobs(ev: Evaluation) -> tuple[float, float]:

@@ -16,6 +16,17 @@ One replication runs the same persons through two arms:
 Randomness: every random quantity is pre-drawn per person from its own named stream
 (:class:`model.rng.Streams`), so the arms and compared scenarios share their draws (common random
 numbers). The engine knows nothing of money.
+
+How it runs (speed without changing a number): persons are lean chains of SimPy timeouts whose
+callbacks take the next step, rather than one generator ``Process`` each; projects' staff schedules, group
+gates and adviser positions stay generator processes. Each step creates the same timeouts in the same
+order as a per-person process would, so SimPy processes the same events in the same order (same time,
+priority and sequence number) and the records are identical; what goes is the start and end event of every
+person process and the generator overhead per event. Timeouts that would fall after the horizon are not
+scheduled (they would never be processed), referrals enter the event queue one at a time with the sequence
+numbers they would have had, the event loop is ``Environment.step`` inlined, and the cyclic garbage
+collector pauses during a run. ``tests/test_engine_exact.py``, ``tests/test_golden.py`` and
+``tests/test_reproducibility.py`` pin the results.
 """
 
 from __future__ import annotations
@@ -230,6 +241,22 @@ class _Draws:
         )
 
 
+_DRAW_STREAMS = (
+    "assessment.duration",
+    "assessment.competing",
+    "assessment.competing_reason",
+    "assessment.decision",
+    "waiting.give_up",
+    "participation.exit",
+    "participation.exit_reason",
+    "participation.work_or_education_split",
+    "completion.outcome",
+    "life.spell_time",
+    "life.spell_choice",
+    "life.spell_kind",
+)
+
+
 class _Spells:
     """Hands out each person's life-course draws in order (shared by both arms: common random numbers)."""
 
@@ -284,6 +311,13 @@ class _Desk:
         self.vacancy_days = engine.params.v("advisers.vacancy_mean_months") * DAYS_PER_MONTH
         self.fte_scale = engine.scenario.fte_multiplier(project, engine.params.v("staffing.unreported_fte_multiplier"))
         self.gen = gen
+        self._exp: list[float] = []  # buffered Exp(1) draws of ``gen``, handed out in order
+
+    def exponential(self) -> float:
+        """The next Exp(1) draw of this desk's generator (drawn 64 at a time: the same sequence)."""
+        if not self._exp:
+            self._exp = self.gen.standard_exponential(64).tolist()[::-1]
+        return self._exp.pop()
 
     # capacity ---------------------------------------------------------------------------------------
     def capacity(self) -> int:
@@ -411,7 +445,7 @@ class _Position:
         desk = self.desk
         env = desk.env
         while not self.removed:
-            tenure = _wait(desk.gen.standard_exponential(), desk.turnover_rate)
+            tenure = _wait(desk.exponential(), desk.turnover_rate)
             if tenure == INF:
                 return
             yield env.timeout(tenure)
@@ -420,7 +454,7 @@ class _Position:
             self.filled = False
             desk.refresh_fte()
             desk.reassign(sorted(self.caseload), self)
-            yield env.timeout(desk.gen.standard_exponential() * desk.vacancy_days)
+            yield env.timeout(desk.exponential() * desk.vacancy_days)
             if self.removed:
                 return
             self.filled = True
@@ -877,6 +911,7 @@ def simulate(
     Returns:
         The two arms' event logs (an empty counterfactual log if it was not run).
     """
+    streams.prefetch([*_DRAW_STREAMS, *(f"advisers.{p.name}" for p in scenario.projects)])
     draws = _Draws.draw(streams, pop.size)
     plan = plan if plan is not None else plan_programme(scenario, params, pop, draws)
     with _no_gc():

@@ -312,6 +312,11 @@ def draw_population(scenario: Scenario, params: ParameterSet, streams: Streams) 
     Returns:
         The :class:`Population`, sorted by referral time.
     """
+    names = []
+    for p in scenario.projects:
+        names.append(f"referral.{p.name}" if p.intake == "continuous" else f"referral.{p.name}.groups")
+        names.extend(f"population.{p.name}.{attr}" for attr in _UNIFORMS)
+    streams.prefetch(names)  # seed every stream of this function in one pass
     days_all, project_all, group_all, uniforms = [], [], [], []
     for pi, (days, groups) in enumerate(referral_times(scenario, params, streams)):
         uniforms.append(_uniforms(days.size, streams, f"population.{scenario.projects[pi].name}"))

@@ -1,13 +1,14 @@
 """The Streamlit dashboard's logic, driven by Streamlit's AppTest (no browser).
 
-The defaults run and show the society NPV in NOK; bad uploads, bad overrides and extreme levers give a message
-in the page, never an exception or a traceback. Few replications keep it quick
+The defaults run and show the society NPV in NOK; bad uploads, bad overrides and extreme levers
+give a message in the page, never an exception or a traceback. Few replications keep it quick
 (``NYSJANSE_DASHBOARD_REPLICATIONS``).
 """
 
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,9 @@ NOK = re.compile(r"NOK [+-]?\d[\d,]*(\.\d+)? ?(bn|M|k)?")
 @pytest.fixture
 def app(monkeypatch: pytest.MonkeyPatch) -> AppTest:
     monkeypatch.setenv("NYSJANSE_DASHBOARD_REPLICATIONS", "2")
+    # AppTest runs the script as sys.modules["__main__"]; put the real one back afterwards, or later
+    # tests that spawn processes (multiprocessing, Dask) would re-run the dashboard in their children.
+    monkeypatch.setitem(sys.modules, "__main__", sys.modules["__main__"])
     at = AppTest.from_file(APP, default_timeout=300)
     at.run()
     assert not at.exception
@@ -92,10 +96,19 @@ def test_changing_a_lever_marks_results_stale_and_reruns(app: AppTest) -> None:
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ("programme.length_months=-3", "command line (--set): programme.length_months = -3: a number in (0, 120]"),
-        ("stipend.level=generous", "stipend.level = 'generous': one of ['g_multiple', 'social_assistance']"),
+        (
+            "programme.length_months=-3",
+            "command line (--set): programme.length_months = -3: a number in (0, 120]",
+        ),
+        (
+            "stipend.level=generous",
+            "stipend.level = 'generous': one of ['g_multiple', 'social_assistance']",
+        ),
         ("just words", "command line: --set = 'just words': dotted.key=value"),
-        ("parameters.values.no_such.parameter=1", "parameters.values.no_such.parameter = 1.0: the name of a registry parameter"),
+        (
+            "parameters.values.no_such.parameter=1",
+            "parameters.values.no_such.parameter = 1.0: the name of a registry parameter",
+        ),
     ],
 )
 def test_a_bad_override_shows_the_cli_message(app: AppTest, line: str, message: str) -> None:
@@ -120,19 +133,45 @@ def test_extreme_levers_give_results_or_a_message(app: AppTest) -> None:
 
 def test_bad_uploads_show_one_line_errors(app: AppTest) -> None:
     cases = [
-        (("broken.toml", b"name = [unclosed", "application/toml"), "upload: broken.toml = '(file)': valid TOML syntax"),
-        (("big.toml", b"#" * 250_000, "application/toml"), "upload: big.toml = '250 kB': a scenario file of at most 200 kB"),
-        (("binary.toml", b"\xff\xfe\x00\x01", "application/toml"), "upload: binary.toml = '(binary)': a UTF-8 TOML text file"),
         (
-            ("bad.toml", b'extends = "ny_sjanse_2005_2006.toml"\nname = "Bad"\n[programme]\nlength_months = -3\n', "application/toml"),
+            ("broken.toml", b"name = [unclosed", "application/toml"),
+            "upload: broken.toml = '(file)': valid TOML syntax",
+        ),
+        (
+            ("big.toml", b"#" * 250_000, "application/toml"),
+            "upload: big.toml = '250 kB': a scenario file of at most 200 kB",
+        ),
+        (
+            ("binary.toml", b"\xff\xfe\x00\x01", "application/toml"),
+            "upload: binary.toml = '(binary)': a UTF-8 TOML text file",
+        ),
+        (
+            (
+                "bad.toml",
+                b'extends = "ny_sjanse_2005_2006.toml"\nname = "Bad"\n'
+                b"[programme]\nlength_months = -3\n",
+                "application/toml",
+            ),
             "upload: bad.toml: programme.length_months = -3: a number in (0, 120]",
         ),
         (
-            ("typo.toml", b'extends = "ny_sjanse_2005_2006.toml"\nname = "Typo"\n[programme]\nlenght_months = 30\n', "application/toml"),
+            (
+                "typo.toml",
+                b'extends = "ny_sjanse_2005_2006.toml"\nname = "Typo"\n'
+                b"[programme]\nlenght_months = 30\n",
+                "application/toml",
+            ),
             "upload: typo.toml: programme.lenght_months = 30: an unknown key",
         ),
         (("loop.toml", b'extends = "loop.toml"\nname = "Loop"\n', "application/toml"), "extends"),
-        (("code.toml", b'name = "__import__(\'os\').system(\'echo hi\')"\n', "application/toml"), "a required key (missing)"),
+        (
+            ("away.toml", b'extends = "/etc/hosts"\nname = "Away"\n', "application/toml"),
+            "upload: away.toml: extends = '/etc/hosts': a scenario file inside the scenarios/ folder",
+        ),
+        (
+            ("code.toml", b"name = \"__import__('os').system('echo hi')\"\n", "application/toml"),
+            "a required key (missing)",
+        ),
     ]
     for file, message in cases:
         app.get("file_uploader")[0].set_value(file)
@@ -161,7 +200,7 @@ def test_a_good_upload_is_added_and_runs(app: AppTest) -> None:
 
 
 def test_a_failing_run_shows_a_short_error_with_details_not_a_traceback(app: AppTest) -> None:
-    # 0.1 participants per adviser: no places at all, so nothing is ever priced (the library raises).
+    # 0.1 participants per adviser: no places at all, nothing is ever priced (the library raises).
     app.text_area(key="lv|scenarios/policy/length_36_months.toml|extra").set_value(
         "follow_up.caseload_per_adviser=0.1"
     ).run()

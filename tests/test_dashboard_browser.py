@@ -1,9 +1,10 @@
 """End to end: the dashboard in headless Chromium, as a planner would use it.
 
-Starts ``streamlit run dashboard/app.py`` on a free port, picks two scenarios, changes a lever, runs, and checks
-that NPV values in NOK appear and that no error or traceback does; saves screenshots under tests/artifacts/
-(git-ignored). Uses Debian's Chromium (/usr/bin/chromium) through Playwright's Python API; never downloads a
-browser. Skipped when Chromium is missing outside CI; in CI (CI=true) a missing Chromium fails.
+Starts ``streamlit run dashboard/app.py`` on a free port, picks two scenarios, changes a lever,
+runs, and checks that NPV values in NOK appear and that no error or traceback does; saves
+screenshots under tests/artifacts/ (git-ignored). Uses Debian's Chromium (/usr/bin/chromium)
+through Playwright's Python API; never downloads a browser. Skipped when Chromium is missing
+outside CI; in CI (CI=true) a missing Chromium fails.
 """
 
 from __future__ import annotations
@@ -55,14 +56,22 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    """The dashboard, started as `make dashboard` does, on a free port; few replications to stay quick."""
+    """The dashboard, started as `make dashboard` does, on a free port; few replications (quick)."""
     _require_browser()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     exe = ROOT / ".venv" / "bin" / "streamlit"
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "streamlit"]
-    cmd += ["run", "dashboard/app.py", "--server.headless", "true", "--server.port", str(port),
-            "--browser.gatherUsageStats", "false"]
+    cmd += [
+        "run",
+        "dashboard/app.py",
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     env = {**os.environ, "NYSJANSE_DASHBOARD_REPLICATIONS": "2"}
     log = (ARTIFACTS / "dashboard_server.log").open("w")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -130,22 +139,29 @@ def test_compare_two_scenarios_in_a_browser(server: str, browser: object) -> Non
         page.get_by_role("button", name="Run comparison").wait_for()
         assert "nysjanse" in page.title()
 
-        # Pick two scenarios: clear the defaults, then the national scheme and the 1:15 follow-up variant.
+        # Pick two scenarios: clear the defaults, then the national scheme and the 1:15 variant.
         page.get_by_test_id("stMultiSelect").first.get_by_role("button", name="Clear all").click()
         _choose(page, "Ny sjanse 2005-2006 (national)")
         _choose(page, "follow-up 1:15")
         page.get_by_text("Ny sjanse with follow-up 1:15", exact=True).wait_for()
+        page.get_by_role("button", name="Save these settings (TOML)").nth(1).wait_for()
+        page.get_by_text(re.compile(r"^2 scenarios × 2 replications")).wait_for()
         page.screenshot(path=str(ARTIFACTS / "dashboard_1_setup.png"))
 
         # Change a lever of B: 12 participants per adviser instead of 15.
-        caseload = page.get_by_label("Participants per adviser").nth(1)
+        caseload = (
+            page.get_by_label("Participants per adviser", exact=True)
+            .and_(page.locator("input"))
+            .nth(1)
+        )
         caseload.fill("12")
         caseload.press("Enter")
         page.get_by_text("follow_up.caseload_per_adviser=12.0").wait_for()
 
         started = time.monotonic()
         page.get_by_role("button", name="Run comparison").click()
-        page.get_by_text("Society NPV").first.wait_for(timeout=180_000)
+        page.get_by_text("Society NPV").nth(1).wait_for(timeout=180_000)
+        page.get_by_text(re.compile(r"^Simulated 2 scenarios")).wait_for(timeout=180_000)
         page.wait_for_timeout(1500)  # let the charts draw
         seconds = time.monotonic() - started
 
@@ -156,22 +172,30 @@ def test_compare_two_scenarios_in_a_browser(server: str, browser: object) -> Non
         assert len(values) >= 4, body[:2000]
         assert "Ny sjanse with follow-up 1:15 (edited)" in body
         _assert_no_errors(page)
+        # Streamlit scrolls inside the page: a tall window shows the results whole.
+        page.set_viewport_size({"width": 1440, "height": 3000})
+        page.wait_for_timeout(1000)
         page.screenshot(path=str(ARTIFACTS / "dashboard_2_overview.png"), full_page=True)
 
-        for tab, shot in (("Flows", "dashboard_3_flows.png"), ("Over time", "dashboard_4_over_time.png"),
-                          ("Why the difference", "dashboard_5_why.png")):
+        for tab, shot in (
+            ("Flows", "dashboard_3_flows.png"),
+            ("Over time", "dashboard_4_over_time.png"),
+            ("Why the difference", "dashboard_5_why.png"),
+        ):
             page.get_by_role("tab", name=tab).click()
             page.wait_for_timeout(1500)
             page.screenshot(path=str(ARTIFACTS / shot), full_page=True)
             _assert_no_errors(page)
 
-        # The settings download is a scenario file that validates again (extends resolves from scenarios/).
+        # The settings download is a scenario file that validates again (extends: from scenarios/).
         with page.expect_download() as dl:
             page.get_by_role("button", name="Save these settings (TOML)").nth(1).click()
         text = Path(dl.value.path()).read_text(encoding="utf-8")
         from model.scenario import parse_toml_text, scenario_from_document
 
-        scen = scenario_from_document(parse_toml_text(text, "download"), ROOT / "scenarios" / "saved.toml")
+        scen = scenario_from_document(
+            parse_toml_text(text, "download"), ROOT / "scenarios" / "saved.toml"
+        )
         assert scen.follow_up.caseload_per_adviser == 12.0
         assert scen.name == "Ny sjanse with follow-up 1:15 (edited)"
         assert seconds < 120

@@ -27,6 +27,7 @@ the arms is meaningful there.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -324,9 +325,8 @@ def category_codes(series: pd.Series, names: tuple[str, ...], column: str) -> np
         cat_codes, uniques = pd.factorize(series.astype(str), use_na_sentinel=True)
         categories = [str(c) for c in uniques]
     lookup = {n: i for i, n in enumerate(names)}
-    bad = sorted(
-        {categories[c] for c in np.unique(cat_codes[cat_codes >= 0]) if categories[c] not in lookup}
-    )
+    present = np.flatnonzero(np.bincount(cat_codes[cat_codes >= 0], minlength=len(categories)))
+    bad = sorted({categories[c] for c in present if categories[c] not in lookup})
     if bad or (cat_codes < 0).any():
         raise ValueError(f"unknown {column} value(s) {bad or ['<missing>']}; allowed {list(names)}")
     mapping = np.array([lookup.get(c, -1) for c in categories], dtype=np.int64)
@@ -335,7 +335,15 @@ def category_codes(series: pd.Series, names: tuple[str, ...], column: str) -> np
 
 def _month_numbers(values: pd.Series | np.ndarray) -> np.ndarray:
     """Months since 1970-01 (int64) of datetime-like values."""
-    return np.asarray(pd.to_datetime(values).to_numpy()).astype("datetime64[M]").astype(np.int64)
+    arr = np.asarray(pd.to_datetime(values).to_numpy())
+    if arr.dtype.kind == "M" and arr.size > 256:
+        # Look the months up between month boundaries (exact; faster than a calendar conversion per value).
+        secs = arr.astype("datetime64[s]").view(np.int64)
+        if not (secs == np.iinfo(np.int64).min).any():  # no NaT
+            ends = np.array([secs.min(), secs.max()]).astype("datetime64[s]").astype("datetime64[M]").astype(np.int64)
+            bounds = np.arange(ends[0], ends[1] + 2).astype("datetime64[M]").astype("datetime64[s]").view(np.int64)
+            return np.searchsorted(bounds, secs, side="right") - 1 + ends[0]
+    return arr.astype("datetime64[M]").astype(np.int64)
 
 
 def _group(
@@ -349,14 +357,16 @@ def _group(
     space = int(np.prod(np.array(radices, dtype=float)))
     if space >= 2**62:
         raise ValueError("too many distinct key combinations to encode in int64")
-    if space <= max(4 * code.size, 1 << 22):
+    if space <= 4 * code.size:
         # Dense key space: count with bincount, no sort.
         full = np.bincount(code, weights=weights, minlength=space)
         hits = np.bincount(code, minlength=space) > 0
         uniq = np.flatnonzero(hits)
         sums = full[uniq]
     else:
-        uniq, inv = np.unique(code, return_inverse=True)
+        # Sparse: number the keys by hashing (sorted afterwards); the same sums, bin by bin in row order.
+        inv, uniq = pd.factorize(code, sort=True)
+        uniq = np.asarray(uniq, dtype=np.int64)
         sums = np.bincount(inv, weights=weights, minlength=uniq.size)
     cols = []
     rest = uniq
@@ -416,11 +426,13 @@ def count_states(
     ref_day = np.asarray(pd.to_datetime(persons["referral_date"]).to_numpy()).astype(
         "datetime64[D]"
     )[row]
-    mid_month = month_no.astype("datetime64[M]").astype("datetime64[D]") + np.timedelta64(14, "D")
+    m0 = int(month_no.min())
+    month_days = np.arange(m0, int(month_no.max()) + 1).astype("datetime64[M]").astype("datetime64[D]")
+    mid_month = month_days[month_no - m0] + np.timedelta64(14, "D")
     age = age_ref + (mid_month - ref_day).astype(np.int64) / 365.25
     under_25 = (age < 25.0).astype(np.int64)
 
-    reps = np.unique(np.concatenate([p_rep, pm_rep]))
+    reps = np.sort(pd.unique(np.concatenate([p_rep, pm_rep])))
     rep_pos = np.searchsorted(reps, pm_rep)
     y0 = int(year.min())
     cols, months = _group(
@@ -468,37 +480,50 @@ def count_states(
     )
 
     # Money events: incentive milestones (any arm) and assessments (programme arm only).
-    ev_all = events.assign(event=events["event"].astype(str), arm=events["arm"].astype(str))
-    inc = ev_all[ev_all["event"] == "incentive_milestone"]
-    # One payment per person and milestone: repeats of (replication, arm, person, milestone) drop.
-    inc = inc.assign(detail=inc["detail"].astype(str)).sort_values("time")
-    inc = inc.drop_duplicates(["replication", "arm", "person", "detail"])
-    in_prog = ev_all[ev_all["arm"] == "programme"]
+    # (Row masks on the columns as they are: comparing a categorical with a string is cheap.)
+    is_inc = (events["event"] == "incentive_milestone").to_numpy(dtype=bool)
+    in_prog = (events["arm"] == "programme").to_numpy(dtype=bool)
     assessment_source = "assessment_started"
-    assess = in_prog[in_prog["event"] == "assessment_started"]
-    if assess.empty:
+    is_assess = in_prog & (events["event"] == "assessment_started").to_numpy(dtype=bool)
+    if not is_assess.any():
         # Tables without assessment_started: every referred person is assessed (IMDi 4-2007 table 3,
         # "referred and assessed").
         assessment_source = "referred"
-        assess = in_prog[in_prog["event"] == "referred"]
-    if assess.empty:
+        is_assess = in_prog & (events["event"] == "referred").to_numpy(dtype=bool)
+    if not is_assess.any():
         assessment_source = "none"
-    ev = pd.concat([inc, assess.assign(event="assessment")], ignore_index=True)
-    if len(ev):
-        ev_counts = (
-            pd.DataFrame(
-                {
-                    "replication": ev["replication"].to_numpy(np.int64),
-                    "arm": category_codes(ev["arm"], ARMS, "arm"),
-                    "year": _month_numbers(ev["time"]) // 12 + 1970,
-                    "event": ev["event"].to_numpy(dtype=object),
-                }
-            )
-            .groupby(["replication", "arm", "year", "event"], as_index=False)
-            .size()
-            .rename(columns={"size": "count"})
+    # One payment per person and milestone: repeats of (replication, arm, person, milestone) drop; the
+    # first in time counts.
+    inc = events[is_inc]
+    i_rep = inc["replication"].to_numpy(np.int64)
+    i_arm = category_codes(inc["arm"], ARMS, "arm")
+    i_month = _month_numbers(inc["time"])
+    if len(inc):
+        i_person = inc["person"].to_numpy(np.int64)
+        i_detail = pd.factorize(inc["detail"].astype(str))[0]
+        i_time = np.asarray(pd.to_datetime(inc["time"]).to_numpy()).astype("datetime64[ns]").view(np.int64)
+        order = np.lexsort((i_time, i_detail, i_person, i_arm, i_rep))
+        keys = np.stack([i_rep, i_arm, i_person, i_detail])[:, order]
+        first = np.ones(order.size, dtype=bool)
+        first[1:] = (keys[:, 1:] != keys[:, :-1]).any(axis=0)
+        keep = order[first]
+        i_rep, i_arm, i_month = i_rep[keep], i_arm[keep], i_month[keep]
+    assess = events[is_assess]
+    ev_rep = np.concatenate([i_rep, assess["replication"].to_numpy(np.int64)])
+    if ev_rep.size:
+        ev_arm = np.concatenate([i_arm, np.full(len(assess), _A["programme"], dtype=np.int64)])
+        ev_year = np.concatenate([i_month, _month_numbers(assess["time"])]) // 12 + 1970
+        ev_kind = np.concatenate([np.ones(i_rep.size, dtype=np.int64), np.zeros(len(assess), dtype=np.int64)])
+        rows, counts = np.unique(np.stack([ev_rep, ev_arm, ev_year, ev_kind], axis=1), axis=0, return_counts=True)
+        ev_counts = pd.DataFrame(
+            {
+                "replication": rows[:, 0],
+                "arm": rows[:, 1],
+                "year": rows[:, 2],
+                "event": pd.array(np.array(["assessment", "incentive_milestone"], dtype=object)[rows[:, 3]], dtype="str"),
+                "count": counts.astype(float),
+            }
         )
-        ev_counts["count"] = ev_counts["count"].astype(float)
     else:
         ev_counts = pd.DataFrame(
             {"replication": [], "arm": [], "year": [], "event": [], "count": []}
@@ -835,6 +860,12 @@ def ledger_from_counts(
     return out
 
 
+@functools.lru_cache(maxsize=16)
+def _category_dtype(categories: tuple[str, ...]) -> pd.CategoricalDtype:
+    """The category dtype of ``categories`` (built once: validating string categories is not free)."""
+    return pd.CategoricalDtype(list(categories))
+
+
 def _to_long(
     arr: np.ndarray, reps: np.ndarray, years: np.ndarray, extrapolated: bool
 ) -> pd.DataFrame:
@@ -849,14 +880,14 @@ def _to_long(
 
     def per_flow(attr: str, categories: tuple[str, ...]) -> pd.Categorical:
         codes = np.array([categories.index(getattr(fl, attr)) for fl in FLOWS], dtype=np.int64)
-        return pd.Categorical.from_codes(codes[f], categories)
+        return pd.Categorical.from_codes(codes[f], dtype=_category_dtype(categories))
 
     return pd.DataFrame(
         {
             "replication": r.astype(np.int32),
-            "arm": pd.Categorical.from_codes(a, ARMS),
+            "arm": pd.Categorical.from_codes(a, dtype=_category_dtype(ARMS)),
             "year": y.astype(np.int32),
-            "flow": pd.Categorical.from_codes(f, FLOW_NAMES),
+            "flow": pd.Categorical.from_codes(f, dtype=_category_dtype(FLOW_NAMES)),
             "payer": per_flow("payer", ("", *ACTORS)),
             "receiver": per_flow("receiver", ("", *ACTORS)),
             "kind": per_flow("kind", KINDS),
@@ -893,6 +924,50 @@ def build_ledger(
     return ledger_from_counts(count_states(persons, person_months, events), policy, params)
 
 
+def groupby_sum(frame: pd.DataFrame, keys: list[str], values: list[str]) -> pd.DataFrame:
+    """``frame.groupby(keys, observed=True, sort=True, as_index=False)[values].sum()``, faster.
+
+    For keys that are integer, boolean or categorical columns without missing values, the rows are grouped
+    by one integer code that sorts like the keys (mixed radix of their ranks, categories in category
+    order), so pandas forms the same groups in the same order and sums them with the same algorithm; only
+    the (slow) multi-key and categorical bookkeeping is skipped. Other keys fall back to the groupby.
+    """
+    code = np.zeros(len(frame), dtype=np.int64)
+    levels: list[tuple[np.ndarray, object, int]] = []  # (uniques or None, dtype, radix) per key
+    space = 1.0
+    for k in keys:
+        col = frame[k]
+        dtype = col.dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            ranks = col.cat.codes.to_numpy().astype(np.int64)
+            if (ranks < 0).any():
+                return frame.groupby(keys, observed=True, sort=True, as_index=False)[values].sum()
+            radix, uniques = len(dtype.categories), None
+        elif dtype.kind in "iub":
+            uniques, ranks = np.unique(col.to_numpy(), return_inverse=True)
+            radix = max(uniques.size, 1)
+        else:
+            return frame.groupby(keys, observed=True, sort=True, as_index=False)[values].sum()
+        space *= max(radix, 1)
+        if space >= 2**62:
+            return frame.groupby(keys, observed=True, sort=True, as_index=False)[values].sum()
+        code = code * radix + ranks
+        levels.append((uniques, dtype, radix))
+    sums = frame[values].groupby(code, sort=True).sum()
+    rest = sums.index.to_numpy(np.int64)
+    cols: dict[str, object] = {}
+    for k, (uniques, dtype, radix) in zip(reversed(keys), reversed(levels), strict=True):
+        rest, r = np.divmod(rest, radix)
+        if uniques is None:
+            cols[k] = pd.Categorical.from_codes(r, dtype=dtype)
+        else:
+            cols[k] = uniques[r].astype(dtype, copy=False)
+    out = pd.DataFrame({k: cols[k] for k in keys})
+    for v in values:
+        out[v] = sums[v].to_numpy()
+    return out
+
+
 def arm_effects(ledger: pd.DataFrame) -> pd.DataFrame:
     """Effects: programme arm − counterfactual arm, same persons, per replication, year and flow.
 
@@ -908,12 +983,20 @@ def arm_effects(ledger: pd.DataFrame) -> pd.DataFrame:
     sign = np.where(df["arm"].astype(str).to_numpy() == "programme", 1.0, -1.0)
     df["amount_nok"] = df["amount_nok"].to_numpy() * sign
     df["person_years"] = df["person_years"].to_numpy() * sign
-    out = df.groupby(keys, observed=True, sort=True, as_index=False)[
-        ["amount_nok", "person_years"]
-    ].sum()
-    flows = out["flow"].astype(str)
-    for col in ("payer", "receiver", "kind", "group"):
-        out[col] = pd.Categorical(flows.map({f.name: getattr(f, col) for f in FLOWS}))
+    out = groupby_sum(df, keys, ["amount_nok", "person_years"])
+    flow = out["flow"]
+    if isinstance(flow.dtype, pd.CategoricalDtype):
+        # Map the categories, not the rows: the same values as mapping every row's name.
+        names = [str(c) for c in flow.cat.categories]
+        codes = flow.cat.codes.to_numpy()
+        for col in ("payer", "receiver", "kind", "group"):
+            attr = {f.name: getattr(f, col) for f in FLOWS}
+            per_category = np.array([attr.get(n, np.nan) for n in names] + [np.nan], dtype=object)
+            out[col] = pd.Categorical(pd.Series(per_category[codes], dtype="str"))
+    else:
+        flows = flow.astype(str)
+        for col in ("payer", "receiver", "kind", "group"):
+            out[col] = pd.Categorical(flows.map({f.name: getattr(f, col) for f in FLOWS}))
     out["replication"] = out["replication"].astype(np.int32)
     out["year"] = out["year"].astype(np.int32)
     out.attrs.update(ledger.attrs)
@@ -959,5 +1042,12 @@ def transfers_net(ledger: pd.DataFrame) -> float:
     Returns:
         The net, in NOK of the price year (undiscounted); 0 up to rounding.
     """
-    pos = party_positions(ledger[ledger["kind"].astype(str) == "transfer"])
-    return float(pos["amount_nok"].sum())
+    # The positions of party_positions() on transfer rows, in its order (receivers, then payers), summed
+    # as a pandas column is (NaN counts 0).
+    transfer = (ledger["kind"].astype(str) == "transfer").to_numpy()
+    amount = ledger["amount_nok"].to_numpy(float)[transfer]
+    receiver = ledger["receiver"].astype(str).isin(PARTIES).to_numpy()[transfer]
+    payer = ledger["payer"].astype(str).isin(PARTIES).to_numpy()[transfer]
+    values = np.concatenate([amount[receiver], -amount[payer]])
+    values[np.isnan(values)] = 0.0
+    return float(values.sum())

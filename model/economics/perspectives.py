@@ -57,6 +57,13 @@ _LINE_META = {
     "group": _line_meta("group", "tax_financing"),
 }
 
+# Category dtypes of the perspective ledger's columns, built once.
+_DTYPES = {
+    "perspective": pd.CategoricalDtype(list(ALL_PERSPECTIVES)),
+    "flow": pd.CategoricalDtype(list(_LINE_NAMES)),
+    **{k: pd.CategoricalDtype(list(v[1])) for k, v in _LINE_META.items()},
+}
+
 EVALUATION_COLUMNS = (
     "replication",
     "perspective",
@@ -144,14 +151,12 @@ def perspective_ledger(
         {
             "replication": r.astype(np.int32),
             "year": y.astype(np.int32),
-            "perspective": pd.Categorical.from_codes(pc, ALL_PERSPECTIVES),
-            "flow": pd.Categorical.from_codes(fc, _LINE_NAMES),
-            "payer": pd.Categorical.from_codes(_LINE_META["payer"][0][fc], _LINE_META["payer"][1]),
-            "receiver": pd.Categorical.from_codes(
-                _LINE_META["receiver"][0][fc], _LINE_META["receiver"][1]
-            ),
-            "kind": pd.Categorical.from_codes(_LINE_META["kind"][0][fc], _LINE_META["kind"][1]),
-            "group": pd.Categorical.from_codes(_LINE_META["group"][0][fc], _LINE_META["group"][1]),
+            "perspective": pd.Categorical.from_codes(pc, dtype=_DTYPES["perspective"]),
+            "flow": pd.Categorical.from_codes(fc, dtype=_DTYPES["flow"]),
+            "payer": pd.Categorical.from_codes(_LINE_META["payer"][0][fc], dtype=_DTYPES["payer"]),
+            "receiver": pd.Categorical.from_codes(_LINE_META["receiver"][0][fc], dtype=_DTYPES["receiver"]),
+            "kind": pd.Categorical.from_codes(_LINE_META["kind"][0][fc], dtype=_DTYPES["kind"]),
+            "group": pd.Categorical.from_codes(_LINE_META["group"][0][fc], dtype=_DTYPES["group"]),
             "extrapolated": e,
             "amount_nok": a,
             "discount_factor": d,
@@ -163,24 +168,40 @@ def perspective_ledger(
     return out
 
 
-def _payback(pv_by_year: pd.DataFrame) -> pd.Series:
-    """First year from which the cumulative discounted NPV is and stays positive (else <NA>)."""
-    wide = pv_by_year.pivot_table(
-        index=["replication", "perspective"],
-        columns="year",
-        values="pv_nok",
-        aggfunc="sum",
-        fill_value=0.0,
-        observed=True,
-    )
-    years = wide.columns.to_numpy()
-    cum = np.cumsum(wide.to_numpy(), axis=1)
+def _payback_years(group: np.ndarray, year_index: np.ndarray, pv: np.ndarray, years: np.ndarray) -> pd.arrays.IntegerArray:
+    """Payback year per group: ``group`` and ``year_index`` sorted (one row each), years on a grid
+    (missing cells count 0); the first year from which the cumulative PV is and stays > 0, else <NA>."""
+    new_group = np.ones(group.size, dtype=bool)
+    new_group[1:] = group[1:] != group[:-1]
+    row = np.cumsum(new_group) - 1
+    wide = np.zeros((int(new_group.sum()), years.size))
+    if wide.size == 0:  # no flows at all
+        return pd.array([pd.NA] * wide.shape[0], dtype="Int64")
+    wide[row, year_index] = pv
+    cum = np.cumsum(wide, axis=1)
     nonpos = cum <= 0.0
     any_nonpos = nonpos.any(axis=1)
     last_nonpos = np.where(any_nonpos, nonpos.shape[1] - 1 - np.argmax(nonpos[:, ::-1], axis=1), -1)
     first_ok = last_nonpos + 1
-    vals = pd.array([int(years[i]) if i < len(years) else pd.NA for i in first_ok], dtype="Int64")
-    return pd.Series(vals, index=wide.index, name="payback_year")
+    return pd.array([int(years[i]) if i < len(years) else pd.NA for i in first_ok], dtype="Int64")
+
+
+def _payback(pv_by_year: pd.DataFrame) -> pd.Series:
+    """First year from which the cumulative discounted NPV is and stays positive (else <NA>).
+
+    ``pv_by_year`` has one row per (replication, perspective, year), sorted so (a groupby result); the
+    years form a grid over all rows, missing cells counting 0.
+    """
+    rep = pv_by_year["replication"].to_numpy()
+    persp = pv_by_year["perspective"]
+    pcode = persp.cat.codes.to_numpy() if isinstance(persp.dtype, pd.CategoricalDtype) else pd.factorize(persp)[0]
+    years, col = np.unique(pv_by_year["year"].to_numpy(), return_inverse=True)
+    group = np.unique(np.stack([rep, pcode]), axis=1, return_inverse=True)[1].ravel() if rep.size else rep
+    vals = _payback_years(group, col, pv_by_year["pv_nok"].to_numpy(float), years)
+    first = np.ones(rep.size, dtype=bool)
+    first[1:] = (rep[1:] != rep[:-1]) | (pcode[1:] != pcode[:-1])
+    index = pd.MultiIndex.from_arrays([rep[first], persp.array[first]], names=["replication", "perspective"])
+    return pd.Series(vals, index=index, name="payback_year")
 
 
 def evaluate(
@@ -223,22 +244,28 @@ def evaluate(
     base = int(pl.attrs["base_year"])
     pl = pl[pl["perspective"].isin(set(perspectives) | {"public"})]
 
-    by_line = pl.groupby(["replication", "perspective", "flow"], observed=True)["pv_nok"].sum()
-    gains = by_line.clip(lower=0.0).groupby(level=[0, 1], observed=True).sum()
-    costs = (-by_line.clip(upper=0.0)).groupby(level=[0, 1], observed=True).sum()
-    npv = by_line.groupby(level=[0, 1], observed=True).sum()
-    res = pd.DataFrame({"npv_nok": npv, "pv_gains_nok": gains, "pv_costs_nok": costs})
+    # Sums by (replication, perspective, line) and by (replication, perspective, year). Each groupby is
+    # keyed by one integer code that sorts like the (replication, perspective, …) keys, so pandas forms
+    # the same groups in the same order and sums them with the same algorithm as a groupby on the
+    # columns, without the multi-key and categorical bookkeeping.
+    n_persp, n_line = len(ALL_PERSPECTIVES), len(_LINE_NAMES)
+    rep_values, rep_rank = np.unique(pl["replication"].to_numpy(), return_inverse=True)
+    rp = rep_rank.astype(np.int64) * n_persp + pl["perspective"].cat.codes.to_numpy().astype(np.int64)
+    pv = pl["pv_nok"]
+    by_line = pv.groupby(rp * n_line + pl["flow"].cat.codes.to_numpy().astype(np.int64), sort=True).sum()
+    line_rp = by_line.index.to_numpy() // n_line
+    gains = by_line.clip(lower=0.0).groupby(line_rp, sort=True).sum()
+    costs = (-by_line.clip(upper=0.0)).groupby(line_rp, sort=True).sum()
+    npv = by_line.groupby(line_rp, sort=True).sum()
+    g, c = gains.to_numpy(), costs.to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
-        bcr = np.where(
-            res["pv_costs_nok"] > 0,
-            res["pv_gains_nok"] / res["pv_costs_nok"].where(res["pv_costs_nok"] > 0, 1.0),
-            np.where(res["pv_gains_nok"] > 0, np.inf, np.nan),
-        )
-    res["bcr"] = bcr
-    by_year = pl.groupby(["replication", "perspective", "year"], observed=True, as_index=False)[
-        "pv_nok"
-    ].sum()
-    res = res.join(_payback(by_year))
+        bcr = np.where(c > 0, g / np.where(c > 0, c, 1.0), np.where(g > 0, np.inf, np.nan))
+    year_values, year_rank = np.unique(pl["year"].to_numpy(), return_inverse=True)
+    n_years = max(year_values.size, 1)
+    by_year = pv.groupby(rp * n_years + year_rank, sort=True).sum()
+    year_code = by_year.index.to_numpy()
+    payback = _payback_years(year_code // n_years, year_code % n_years, by_year.to_numpy(), year_values)
+    groups = npv.index.to_numpy()  # (replication rank, perspective code) of each result row
 
     # Public-budget metrics, one value per replication.
     reps = np.unique(effects["replication"].to_numpy())
@@ -275,24 +302,33 @@ def evaluate(
         },
         index=pd.Index(reps, name="replication"),
     )
-    res = res.reset_index()
-    res["perspective"] = res["perspective"].astype(str)
-    res = res[res["perspective"].isin(perspectives)]
-    # Every replication × perspective, also those without any flow (NPV 0).
-    full = pd.MultiIndex.from_product(
-        [reps, list(perspectives)], names=["replication", "perspective"]
+    # Every replication × perspective (in that order), also those without any flow (NPV 0).
+    names = list(perspectives)
+    n_rep, n_out = reps.size, len(names)
+    out_npv, out_gains, out_costs = np.zeros(n_rep * n_out), np.zeros(n_rep * n_out), np.zeros(n_rep * n_out)
+    out_bcr = np.full(n_rep * n_out, np.nan)
+    out_payback = pd.array([pd.NA] * (n_rep * n_out), dtype="Int64")
+    slot = {ALL_PERSPECTIVES.index(n): j for j, n in enumerate(names) if n in ALL_PERSPECTIVES}
+    rows = np.array([np.searchsorted(reps, rep_values[gr // n_persp]) * n_out + slot[gr % n_persp] if gr % n_persp in slot else -1
+                     for gr in groups], dtype=np.int64)
+    hit = rows >= 0
+    out_npv[rows[hit]] = npv.to_numpy()[hit]
+    out_gains[rows[hit]] = g[hit]
+    out_costs[rows[hit]] = c[hit]
+    out_bcr[rows[hit]] = bcr[hit]
+    out_payback[rows[hit]] = payback[hit]
+    res = pd.DataFrame(
+        {
+            "replication": np.repeat(reps, n_out).astype(np.int32),
+            "perspective": pd.Categorical.from_codes(np.tile(np.arange(n_out), n_rep), categories=names),
+            "npv_nok": out_npv,
+            "pv_gains_nok": out_gains,
+            "pv_costs_nok": out_costs,
+            "bcr": out_bcr,
+            "payback_year": out_payback,
+            **{col: np.repeat(rep_metrics[col].to_numpy(), n_out) for col in rep_metrics.columns},
+        }
     )
-    res = res.set_index(["replication", "perspective"]).reindex(full).reset_index()
-    res[["npv_nok", "pv_gains_nok", "pv_costs_nok"]] = res[
-        ["npv_nok", "pv_gains_nok", "pv_costs_nok"]
-    ].fillna(0.0)
-    res["payback_year"] = res["payback_year"].astype("Int64")
-    res = res.merge(rep_metrics, left_on="replication", right_index=True, how="left")
-    res["perspective"] = pd.Categorical(
-        res["perspective"].astype(str), categories=list(perspectives)
-    )
-    res["replication"] = res["replication"].astype(np.int32)
-    res = res.sort_values(["replication", "perspective"], ignore_index=True)
     res.attrs.update({**pl.attrs, "discounting": policy.discounting})
     return res[list(EVALUATION_COLUMNS)]
 
