@@ -10,7 +10,8 @@ What is measured (wall-clock seconds on this machine, in one process unless stat
 - **persons/s** at about 1 000, 10 000 and 100 000 referred persons: the national scenario with its 21
   projects copied 1, 11 and 107 times (referrals and staff scale together; every copy is a project like
   the original, so each person meets the same desks, the same horizon and the same per-person work).
-  Time = drawing the population + the engine (both arms); the tidy step is reported beside it.
+  Time = drawing the population + the engine (both arms), best replication of a few; the tidy step is
+  reported beside it.
   ``cost_per_person_ratio_100k_vs_1k`` = (seconds per person at 100 000) / (seconds per person at 1 000).
 - **PSA**: ``model.psa.run_psa`` of the national scenario (inner = 1 replication per draw, both arms,
   economics included) on 2 local processes; the 1 000-draw time is measured, or in ``--quick`` mode
@@ -94,18 +95,23 @@ def engine_events_per_s(replications: int = 5, seed: int = 1, path: Path = NATIO
     from model.rng import Streams
 
     scen, params = _national(path)
-    events, seconds, persons = 0, 0.0, 0
+    events, seconds, persons, rates = 0, 0.0, 0, []
     for r in range(replications):
         streams = Streams(seed, r)
         pop = draw_population(scen, params, streams)
         t0 = _now()
         logs = simulate(scen, params, pop, streams)
-        seconds += _now() - t0
-        events += logs.programme.sim_events + logs.counterfactual.sim_events
+        dt = _now() - t0
+        n_events = logs.programme.sim_events + logs.counterfactual.sim_events
+        seconds += dt
+        events += n_events
         persons += pop.size
-    return {"engine_events_per_s": events / seconds, "engine_events_per_replication": events / replications,
-            "engine_seconds_per_replication": seconds / replications, "engine_persons_per_replication": persons / replications,
-            "engine_replications": replications}
+        rates.append(n_events / dt)
+    # The best replication's rate, like the kernel's best of its repeats (other load on the machine only
+    # ever slows a run down); the mean over replications is reported beside it.
+    return {"engine_events_per_s": max(rates), "engine_events_per_s_mean": events / seconds,
+            "engine_events_per_replication": events / replications, "engine_seconds_per_replication": seconds / replications,
+            "engine_persons_per_replication": persons / replications, "engine_replications": replications}
 
 
 # ------------------------------------------------------------------------------------------ scaling
@@ -150,24 +156,24 @@ def persons_per_s(sizes: tuple[int, ...] = SIZES, repeats: dict[int, int] | None
         m = (copies or {}).get(size) or max(1, round(size / base_persons))
         scen = scaled_scenario(m, path) if m > 1 else base_scen
         params = scenario_parameters(scen)
-        persons, seconds, tidy_seconds = 0, 0.0, 0.0
+        persons, rates, tidy_rates = 0, [], []
         for r in range(repeats.get(size, 1)):
             t0 = _now()
             streams = Streams(seed, r)
             pop = draw_population(scen, params, streams)
             logs = simulate(scen, params, pop, streams)
-            seconds += _now() - t0
+            rates.append(pop.size / (_now() - t0))
             persons += pop.size
             if size <= tidy_up_to:
                 t1 = _now()
                 tidy(scen, pop, logs, r)
-                tidy_seconds += _now() - t1
+                tidy_rates.append(pop.size / (_now() - t1))
             del logs
         key = str(size)
-        out["persons_per_s"][key] = persons / seconds
+        out["persons_per_s"][key] = max(rates)  # best replication (load on the machine only slows runs down)
         out["persons_actual"][key] = persons / repeats.get(size, 1)
-        out["seconds_per_person_us"][key] = 1e6 * seconds / persons
-        out["tidy_persons_per_s"][key] = persons / tidy_seconds if tidy_seconds else None
+        out["seconds_per_person_us"][key] = 1e6 / max(rates)
+        out["tidy_persons_per_s"][key] = max(tidy_rates) if tidy_rates else None
         out["project_copies"][key] = m
     keys = [str(s) for s in sizes]
     out["cost_per_person_ratio_100k_vs_1k"] = out["persons_per_s"][keys[0]] / out["persons_per_s"][keys[-1]]
@@ -192,6 +198,7 @@ def psa_benchmarks(timed_draws: int, full_draws: int = 1000, speedup_draws: int 
     """The 1 000-draw PSA time (measured if ``timed_draws >= full_draws``, else extrapolated) and the
     2-worker speed-up on ``speedup_draws`` draws."""
     n = speedup_draws or timed_draws
+    psa_timing(1, workers=1, path=path)  # warm up (imports, file caches) so that the serial run is not penalised
     serial_s, serial_summary = psa_timing(n, workers=1, path=path)
     par_s, par_summary = psa_timing(n, workers=2, path=path)
     out = {
@@ -265,10 +272,10 @@ def dashboard_rerun(replications: int, nominal: int = 200, seed: int = 1, path: 
 # ------------------------------------------------------------------------------------------ run
 MODES = {
     # timed sizes per mode
-    "full": {"kernel": (1000, 100, 5), "engine_reps": 20, "repeats": {1000: 10, 10000: 3, 100000: 1}, "tidy_up_to": 100000,
+    "full": {"kernel": (1000, 100, 5), "engine_reps": 20, "repeats": {1000: 10, 10000: 3, 100000: 2}, "tidy_up_to": 100000,
              "psa_timed": 1000, "speedup_draws": 60, "ciw_repeats": 3, "dashboard_reps": 200},
     "quick": {"kernel": (1000, 100, 3), "engine_reps": 5, "repeats": {1000: 3, 10000: 1, 100000: 1}, "tidy_up_to": 10000,
-              "psa_timed": 16, "speedup_draws": 16, "ciw_repeats": 1, "dashboard_reps": 10},
+              "psa_timed": 32, "speedup_draws": 32, "ciw_repeats": 1, "dashboard_reps": 10},
     "smoke": {"kernel": (50, 20, 1), "engine_reps": 1, "repeats": {1000: 1, 10000: 1, 100000: 1}, "tidy_up_to": 0,
               "psa_timed": 2, "speedup_draws": 2, "ciw_repeats": 1, "dashboard_reps": 1},
 }
@@ -310,7 +317,7 @@ def goals(res: dict) -> dict:
         "engine_at_least_half_of_kernel": res["engine_to_kernel_ratio"] >= 0.5,
         "cost_per_person_100k_at_most_1_5x_1k": res["cost_per_person_ratio_100k_vs_1k"] <= 1.5,
         "speedup_2_workers_at_least_1_7": res["parallel_speedup_2_workers"] >= 1.7,
-        "psa_1000_draws_about_a_minute": res["psa_1000_draws_seconds"] <= 75.0,
+        "psa_1000_draws_about_a_minute": res["psa_1000_draws_seconds"] <= 70.0,
         "dashboard_200_replications_about_2_s": res["dashboard_200_replications_seconds"] <= 2.5,
     }
 

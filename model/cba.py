@@ -18,10 +18,20 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from model.economics import EconomicPolicy, arm_effects, build_ledger, evaluate, perspective_ledger, transfers_net
+from model.economics import (
+    EconomicPolicy,
+    arm_effects,
+    build_ledger,
+    evaluate,
+    perspective_ledger,
+    transfers_net,
+)
 from model.economics.ledger import groupby_sum
-from model.outcomes import ReplicationOutcome
+from model.engine import simulate
+from model.outcomes import ReplicationOutcome, economic_tables
 from model.parameters import ParameterSet
+from model.population import draw_population
+from model.rng import Streams
 from model.runner import run_replication
 from model.scenario import Scenario
 
@@ -270,15 +280,18 @@ def summarize_parameters(
     Returns:
         The summary row (:func:`summary_row`) and the pooled evaluation (:meth:`Evaluation.pooled`).
     """
-    outcomes = [run_replication(scenario, params, seed, r) for r in range(first, first + replications)]
-    persons = pd.concat([o.persons for o in outcomes], ignore_index=True)
-    person_months = pd.concat([o.person_months for o in outcomes], ignore_index=True)
-    events = pd.concat([o.events for o in outcomes], ignore_index=True)
-    staff = pd.concat([o.staff_months for o in outcomes], ignore_index=True)
-    participants = persons.loc[persons["participant"], ["replication", "person"]]
-    pm_part = _rows_of(person_months, participants)
+    parts = []
+    for r in range(first, first + replications):
+        streams = Streams(seed, r)
+        pop = draw_population(scenario, params, streams)
+        parts.append(economic_tables(scenario, pop, simulate(scenario, params, pop, streams), r))
+    persons = pd.concat([t.persons for t in parts], ignore_index=True)  # the participants
+    pm_part = pd.concat([t.person_months for t in parts], ignore_index=True)
+    events = pd.concat([t.events for t in parts], ignore_index=True)
+    staff = pd.concat([t.staff_months for t in parts], ignore_index=True)
+    participants = persons[["replication", "person"]]
     policy = economic_policy(scenario, staff)
-    ledger = build_ledger(persons[persons["participant"]], pm_part, events, policy, params)
+    ledger = build_ledger(persons, pm_part, events, policy, params)
     pooled = evaluate(mean_effects(arm_effects(ledger), label), policy, params)
     counts = participants.groupby("replication").size()
     employed = pm_part["state"].isin(["employed_full_time", "employed_part_time"]).to_numpy()

@@ -161,21 +161,25 @@ class Timeline:
         return {"one": int((n == 1).sum()), "two": int((n == 2).sum()), "three": int((n == 3).sum()), "more_than_three": int((n > 3).sum())}
 
 
-def _state_matrix(log: EventLog, n: int, mid_days: np.ndarray, before: int) -> np.ndarray:
-    """State code of every person on every given day (persons × days); ``before`` until the first state."""
+def _state_matrix(log: EventLog, n: int, mid_days: np.ndarray, before: int, persons: np.ndarray | None = None) -> np.ndarray:
+    """State code of every person on every given day (persons × days); ``before`` until the first state.
+
+    ``persons``: only these persons' rows (ids ascending; the same values as their rows of the full matrix).
+    """
     has = log.state >= 0
     person, day, state = log.person[has], log.day[has], log.state[has]
     order = np.lexsort((np.arange(person.size), day, person))  # stable within a day: log order
     person, day, state = person[order], day[order], state[order]
     span = float(max(mid_days.max(initial=0.0), day.max(initial=0.0)) + 10.0)
     keys = person * span + day
-    query = (np.arange(n)[:, None] * span + mid_days[None, :]).ravel()
+    who = np.arange(n) if persons is None else np.asarray(persons)
+    query = (who[:, None] * span + mid_days[None, :]).ravel()
     idx = np.searchsorted(keys, query, side="right") - 1
     ok = idx >= 0
     found_person = np.where(ok, person[np.maximum(idx, 0)], -1)
-    rows = np.repeat(np.arange(n), mid_days.size)
+    rows = np.repeat(who, mid_days.size)
     out = np.where(ok & (found_person == rows), state[np.maximum(idx, 0)], before)
-    return out.reshape(n, mid_days.size).astype(np.int8)
+    return out.reshape(who.size, mid_days.size).astype(np.int8)
 
 
 @dataclass(frozen=True)
@@ -193,6 +197,51 @@ class ReplicationOutcome:
     sim_events: int
 
 
+def _persons_table(scenario: Scenario, pop: Population, admitted: np.ndarray, replication: int) -> pd.DataFrame:
+    """The ``persons`` table: the population's attributes, participation and admission date."""
+    persons = pop.frame(scenario)
+    persons.insert(0, "replication", np.int32(replication))
+    persons["participant"] = np.isfinite(admitted)
+    origin64 = np.datetime64(scenario.simulation.start_date, "s")
+    adm = np.where(np.isfinite(admitted), admitted, 0.0)
+    persons["admission_date"] = np.where(
+        persons["participant"].to_numpy(),
+        origin64 + np.round(adm * 86400).astype("timedelta64[s]"),
+        np.datetime64("NaT", "s"),
+    )
+    return persons
+
+
+def _month_grid(scenario: Scenario, pop: Population) -> tuple[list[dt.date], np.ndarray, np.ndarray, np.ndarray]:
+    """Months of the person-month table: their first days, mid-month days (the 15th), first days as
+    datetime64, and each person's referral month index."""
+    origin = scenario.simulation.start_date
+    months = month_starts(origin, scenario.simulation.horizon_date)
+    mid_days = np.array([days_since(origin, m) + 14.0 for m in months])
+    month_index_of_referral = np.searchsorted(
+        np.array([days_since(origin, m) for m in months]), pop.referral_day, side="right"
+    ) - 1
+    month64 = np.array([np.datetime64(m, "s") for m in months])
+    return months, mid_days, month64, month_index_of_referral
+
+
+def _person_months_table(replication: int, states: dict[str, np.ndarray], who: np.ndarray, first_month: np.ndarray,
+                         month64: np.ndarray) -> pd.DataFrame:
+    """``person_months`` rows of the persons ``who`` (rows of ``states``' matrices), both arms, from their
+    referral month: ordered by arm, person, month."""
+    keep = np.arange(month64.size)[None, :] >= first_month[:, None]
+    pi, mi = np.nonzero(keep)
+    return pd.DataFrame(
+        {
+            "replication": np.int32(replication),
+            "arm": pd.Categorical.from_codes(np.repeat(np.arange(len(ARMS), dtype=np.int8), pi.size), dtype=_ARM_DTYPE),
+            "person": np.tile(who[pi].astype(np.int32), len(ARMS)),
+            "month": np.tile(month64[mi], len(ARMS)),
+            "state": pd.Categorical.from_codes(np.concatenate([states[arm][pi, mi] for arm in ARMS]), dtype=_STATE_DTYPE),
+        }
+    )
+
+
 def tidy(
     scenario: Scenario, pop: Population, logs: ReplicationLogs, replication: int
 ) -> ReplicationOutcome:
@@ -200,38 +249,13 @@ def tidy(
     origin = scenario.simulation.start_date
     n = pop.size
     timeline = Timeline.from_log(logs.programme, n)
-
-    persons = pop.frame(scenario)
-    persons.insert(0, "replication", np.int32(replication))
-    persons["participant"] = np.isfinite(timeline.admitted)
+    persons = _persons_table(scenario, pop, timeline.admitted, replication)
     origin64 = np.datetime64(origin, "s")
-    adm = np.where(np.isfinite(timeline.admitted), timeline.admitted, 0.0)
-    persons["admission_date"] = np.where(
-        persons["participant"].to_numpy(),
-        origin64 + np.round(adm * 86400).astype("timedelta64[s]"),
-        np.datetime64("NaT", "s"),
-    )
-
-    months = month_starts(origin, scenario.simulation.horizon_date)
-    mid_days = np.array([days_since(origin, m) + 14.0 for m in months])
-    month_index_of_referral = np.searchsorted(
-        np.array([days_since(origin, m) for m in months]), pop.referral_day, side="right"
-    ) - 1
-    month64 = np.array([np.datetime64(m, "s") for m in months])
+    months, mid_days, month64, month_index_of_referral = _month_grid(scenario, pop)
 
     arm_logs = (logs.programme, logs.counterfactual)
     matrices = {arm: _state_matrix(log, n, mid_days, STATE_CODE["social_assistance"]) for arm, log in zip(ARMS, arm_logs, strict=True)}
-    keep = np.arange(len(months))[None, :] >= month_index_of_referral[:, None]
-    pi, mi = np.nonzero(keep)
-    person_months = pd.DataFrame(
-        {
-            "replication": np.int32(replication),
-            "arm": pd.Categorical.from_codes(np.repeat(np.arange(len(ARMS), dtype=np.int8), pi.size), dtype=_ARM_DTYPE),
-            "person": np.tile(pi.astype(np.int32), len(ARMS)),
-            "month": np.tile(month64[mi], len(ARMS)),
-            "state": pd.Categorical.from_codes(np.concatenate([matrices[arm][pi, mi] for arm in ARMS]), dtype=_STATE_DTYPE),
-        }
-    )
+    person_months = _person_months_table(replication, matrices, np.arange(n), month_index_of_referral, month64)
 
     # Events of both arms, ordered by arm, person and time (stable: the log order within a second).
     arm_code = np.concatenate([np.full(log.person.size, a, dtype=np.int8) for a, log in enumerate(arm_logs)])
@@ -298,6 +322,60 @@ def tidy(
         staff,
         logs.programme.sim_events + logs.counterfactual.sim_events,
     )
+
+
+@dataclass(frozen=True)
+class EconomicTables:
+    """What the economics reads of one replication (see :func:`economic_tables`)."""
+
+    persons: pd.DataFrame  # the participants' rows of ``persons``
+    person_months: pd.DataFrame  # the participants' rows of ``person_months`` (both arms, same order)
+    events: pd.DataFrame  # the money events of ``events``: incentive milestones and referrals (any order)
+    staff_months: pd.DataFrame
+
+
+MONEY_EVENTS = ("incentive_milestone", "referred", "assessment_started")
+
+
+def economic_tables(scenario: Scenario, pop: Population, logs: ReplicationLogs, replication: int) -> EconomicTables:
+    """The rows of the tidy tables that the economics reads, without building the rest (for PSA draws).
+
+    The participants' persons and person-months rows are the same rows, in the same order and with the
+    same values, as selecting them from :func:`tidy`'s tables; ``events`` holds only the money events.
+    """
+    n = pop.size
+    origin64 = np.datetime64(scenario.simulation.start_date, "s")
+    prog = logs.programme
+    admitted = np.full(n, np.inf)
+    hit = prog.event == EVENT_CODE["admitted"]
+    np.minimum.at(admitted, prog.person[hit], prog.day[hit])
+    persons = _persons_table(scenario, pop, admitted, replication)
+    who = np.flatnonzero(np.isfinite(admitted))
+    months, mid_days, month64, month_index_of_referral = _month_grid(scenario, pop)
+    states = {
+        arm: _state_matrix(log, n, mid_days, STATE_CODE["social_assistance"], persons=who)
+        for arm, log in zip(ARMS, (prog, logs.counterfactual), strict=True)
+    }
+    person_months = _person_months_table(replication, states, who, month_index_of_referral[who], month64)
+    codes = np.array([EVENT_CODE[e] for e in MONEY_EVENTS if e in EVENT_CODE])
+    parts = []
+    for a, log in enumerate((prog, logs.counterfactual)):
+        sel = np.isin(log.event, codes)
+        parts.append((np.full(int(sel.sum()), a, dtype=np.int8), log.person[sel], log.day[sel], log.event[sel], log.detail[sel]))
+    arm_code, person, day, event, detail = (np.concatenate(c) for c in zip(*parts, strict=True))
+    events = pd.DataFrame(
+        {
+            "replication": np.int32(replication),
+            "arm": pd.Categorical.from_codes(arm_code, dtype=_ARM_DTYPE),
+            "person": person,
+            "time": origin64 + np.round(day * 86400).astype("timedelta64[s]"),
+            "event": pd.Categorical.from_codes(event, dtype=_EVENT_DTYPE),
+            "detail": pd.Categorical.from_codes(detail, dtype=_DETAIL_DTYPE),
+        }
+    )
+    staff = staff_months(scenario, logs.desks, months, mid_days)
+    staff.insert(0, "replication", np.int32(replication))
+    return EconomicTables(persons[persons["participant"].to_numpy()], person_months, events, staff)
 
 
 def staff_months(scenario: Scenario, desks: np.ndarray, months: list[dt.date], mid_days: np.ndarray) -> pd.DataFrame:

@@ -149,7 +149,11 @@ def executor_for(workers: int = 1, scheduler: str | None = None) -> Iterator[cf.
     if scheduler:
         from distributed import Client
 
-        client = Client(scheduler)
+        try:
+            client = Client(scheduler, timeout="20s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise InputError("command line", "--scheduler", scheduler,
+                             f"the address of a running dask.distributed scheduler, e.g. tcp://host:8786 ({type(exc).__name__}: {exc})") from None
         try:
             yield client.get_executor()
         finally:

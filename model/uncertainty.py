@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import tomllib
 
-from model.cba import Evaluation, evaluate_parameters, summary_row
+from model.cba import Evaluation, evaluate_parameters, summarize_parameters
 from model.parameters import DEFAULTS_DIR, Parameter, ParameterSet, load_parameters
 from model.rng import Streams
 from model.scenario import Scenario
@@ -70,9 +70,9 @@ def sample_parameters(params: ParameterSet, n: int, seed: int, calibrated: pd.Da
 
 def _evaluate_row(args: tuple) -> tuple[dict[str, float], pd.DataFrame]:
     scenario, params, values, seed, inner, label = args
-    ev = evaluate_parameters(scenario, params.with_values(values), seed, inner)
-    pooled = ev.pooled(label)
-    return summary_row(ev, pooled), pooled
+    # The same numbers as summary_row(ev, ev.pooled(label)) of evaluate_parameters (tests/test_psa.py),
+    # without the parts a draw does not use.
+    return summarize_parameters(scenario, params.with_values(values), seed, inner, label=label)
 
 
 @dataclass

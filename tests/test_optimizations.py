@@ -14,7 +14,14 @@ import pytest
 
 from model.cba import _mean_arm_difference, _rows_of, economic_policy, mean_effects
 from model.economics.discounting import discount_factors
-from model.economics.ledger import PARTIES, arm_effects, count_states, groupby_sum, ledger_from_counts, transfers_net
+from model.economics.ledger import (
+    PARTIES,
+    arm_effects,
+    count_states,
+    groupby_sum,
+    ledger_from_counts,
+    transfers_net,
+)
 from model.economics.perspectives import EVALUATION_COLUMNS, evaluate, perspective_ledger
 from model.rng import Streams, _name_key
 from model.runner import run_replication, scenario_parameters

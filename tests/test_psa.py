@@ -81,13 +81,20 @@ def test_chunk_size_does_not_change_the_draws(scen, params, serial):
     pd.testing.assert_frame_equal(other.draws, serial.draws, check_exact=True)
 
 
-def test_dask_local_cluster_gives_identical_results(scen, params, serial):
+def test_dask_local_cluster_gives_identical_results(scen, params, serial, tmp_path):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster:
         with executor_for(scheduler=cluster.scheduler_address) as ex:
             on_dask = run_psa(scen, params, DRAWS, seed=SEED, inner=1, chunk_size=CHUNK, executor=ex)
+        # The command line on the same cluster (--scheduler) against a serial run of the command.
+        for name, how in (("dask", ["--scheduler", cluster.scheduler_address]), ("serial", ["--workers", "1"])):
+            res = subprocess.run([str(EXE), "psa", SMALL, "--draws", "4", "--seed", "5", "--out", str(tmp_path / name), *how],
+                                 cwd=ROOT, capture_output=True, text=True, timeout=300)
+            assert res.returncode == 0, res.stderr
     pd.testing.assert_frame_equal(on_dask.draws, serial.draws, check_exact=True)
     assert summary_bytes(on_dask) == summary_bytes(serial)
+    assert (tmp_path / "dask" / "psa_summary.json").read_bytes() == (tmp_path / "serial" / "psa_summary.json").read_bytes()
+    assert json.loads((tmp_path / "dask" / "manifest.json").read_text())["scheduler"] == cluster.scheduler_address
 
 
 class CountingChunks:
