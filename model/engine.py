@@ -46,6 +46,7 @@ from simpy.core import NORMAL
 from simpy.events import Timeout
 
 from model import hazards as hz
+from model import lifecourse as lc
 from model.parameters import ParameterSet
 from model.population import DAYS_PER_MONTH, DAYS_PER_YEAR, Population, days_since
 from model.rng import Streams
@@ -192,9 +193,13 @@ class _Log:
     def add(self, person: int, day: float, event: int, detail: int = 0, state: int = NO_STATE) -> None:
         self.rows.extend((person, day, event, detail, state))
 
-    def freeze(self, sim_events: int) -> EventLog:
+    def freeze(self, sim_events: int, courses: lc.LifeCourses | None = None) -> EventLog:
+        """The records as an :class:`EventLog`; ``courses``' records follow this log's (fast path)."""
         # Every item is exact in float64 (ids and codes are small integers).
         a = np.array(self.rows, dtype=np.float64).reshape(-1, 5)
+        if courses is not None:
+            b = np.column_stack([courses.person, courses.day, courses.event, courses.detail, courses.state]).astype(np.float64)
+            a = np.concatenate([a, b])
         a = a[a[:, 1] <= self.horizon]
         return EventLog(
             a[:, 0].astype(np.int32),
@@ -255,6 +260,20 @@ _DRAW_STREAMS = (
     "life.spell_choice",
     "life.spell_kind",
 )
+
+
+LIFE_CODES = lc.Codes(
+    job_started=_E_JOB_STARTED, job_lost=_E_JOB_LOST, milestone=_E_MILESTONE, education_started=_E_EDUCATION_STARTED,
+    education_ended=_E_EDUCATION_ENDED, left_social_assistance=_E_LEFT_SA, returned=_E_RETURNED,
+    detail_full_time=_D_FULL_TIME, detail_part_time=_D_PART_TIME, detail_6_months=_D_6_MONTHS, detail_12_months=_D_12_MONTHS,
+    detail_work=_D_WORK, detail_assistance=_D_ASSISTANCE, detail_other=_D_OTHER,
+    state_full_time=_S_FULL_TIME, state_part_time=_S_PART_TIME, state_education=_S_EDUCATION, state_assistance=_S_ASSISTANCE,
+    state_other=_S_OTHER, no_state=NO_STATE,
+)
+
+
+def _spell_draws(draws: _Draws, streams: Streams) -> lc.SpellDraws:
+    return lc.SpellDraws(draws.life_e, draws.life_u, draws.life_v, streams)
 
 
 class _Spells:
@@ -474,28 +493,14 @@ class _Life:
     """
 
     def __init__(self, run: _RunBase) -> None:
-        v = run.params.v
-        pop = run.pop
-        mean_hr = hz.mean_work_hazard_ratio(run.params)
-        job_rate = v("life.sa_to_job_per_year") * hz.work_hazard_ratio(pop, run.params) / mean_hr / DAYS_PER_YEAR
-        self.job_rate = job_rate.tolist()
-        self.edu_rate = v("life.sa_to_education_per_year") / DAYS_PER_YEAR
-        self.other_rate = v("life.sa_to_other_per_year") / DAYS_PER_YEAR
-        self.boost = v("life.post_programme_job_hr")
-        self.boost_days = v("life.post_programme_months") * DAYS_PER_MONTH
-        self.loss_rate = v("jobs.loss_hazard_per_year") / DAYS_PER_YEAR
-        self.pt_hr = v("jobs.part_time_loss_hr")
-        self.p_full_time = v("jobs.p_full_time")
-        self.edu_days = v("education.duration_months") * DAYS_PER_MONTH
-        self.p_job_after_edu = v("education.p_job_after")
-        self.other_days = v("life.other_spell_months") * DAYS_PER_MONTH
-        self.milestone_days = (6 * DAYS_PER_MONTH, 12 * DAYS_PER_MONTH)
-        # The same sums as at each spell (same operands, same order: identical floats).
-        boost_minus_one = self.boost - 1.0
-        self.base_rate = [(jr + self.edu_rate) + self.other_rate for jr in self.job_rate]
-        self.boosted_rate = [b + jr * boost_minus_one for b, jr in zip(self.base_rate, self.job_rate, strict=True)]
-        self.loss_full = self.loss_rate * 1.0
-        self.loss_part = self.loss_rate * self.pt_hr
+        r = run.rates
+        self.job_rate = r.job_rate.tolist()
+        self.edu_rate, self.other_rate, self.boost = r.edu_rate, r.other_rate, r.boost
+        self.loss_full, self.loss_part = r.loss_full, r.loss_part
+        self.p_full_time, self.p_job_after_edu = r.p_full_time, r.p_job_after_edu
+        self.edu_days, self.other_days, self.milestone_days = r.edu_days, r.other_days, r.milestone_days
+        self.base_rate = r.base_rate.tolist()
+        self.boosted_rate = r.boosted_rate.tolist()
         self.run = run
         self.env = run.env
         self.after = run.after
@@ -593,20 +598,41 @@ class _Life:
         self.assistance(i, boost_until, via)
 
 
+class _Handover:
+    """Where the fast path's SimPy run ends a person's path: the life course that would start now is
+    noted (person, entry state, day, boost, via the programme) and run later for everyone at once."""
+
+    def __init__(self, run: _RunBase) -> None:
+        self.env = run.env
+        self.rows: list[tuple[int, int, float, float, bool]] = []
+
+    def enter(self, i: int, state: str, boost_until: float = -1.0, via_programme: bool = False) -> None:
+        self.rows.append((i, lc.ENTRY_STATES[state], self.env.now, boost_until, via_programme))
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        rows = self.rows or [(0, lc.GONE, 0.0, -1.0, False)]
+        i, state, day, boost, via = zip(*rows, strict=True)
+        return np.array(i), np.array(state), np.array(day, dtype=float), np.array(boost, dtype=float), np.array(via, dtype=bool)
+
+
 class _RunBase:
-    def __init__(self, scenario: Scenario, params: ParameterSet, pop: Population, streams: Streams, draws: _Draws) -> None:
+    def __init__(
+        self, scenario: Scenario, params: ParameterSet, pop: Population, streams: Streams, draws: _Draws, rates: lc.LifeRates,
+        *, handover: bool = False,
+    ) -> None:
         self.scenario = scenario
         self.params = params
         self.pop = pop
         self.streams = streams
         self.draws = draws
+        self.rates = rates
         self.env = simpy.Environment()
         self.horizon = days_since(scenario.simulation.start_date, scenario.simulation.horizon_date)
         self.stop = self.horizon + 1e-9  # events up to this time are processed (see _finish)
         self.log = _Log(self.horizon)
         self.after = _scheduler(self.env, self.stop)
         self.spells = _Spells(draws, streams, pop.size)
-        self.life = _Life(self)
+        self.life: _Life | _Handover = _Handover(self) if handover else _Life(self)
 
     def _refer_all(self, start: Callable[[int], None]):
         """Process: schedule every person's referral (in person order), then ``start(i)`` at each.
@@ -652,7 +678,17 @@ class _RunBase:
         yield  # a generator: run as a SimPy process
 
     def _finish(self) -> EventLog:
-        """Process events up to the horizon (``Environment.step`` inlined; the count is for benchmarks)."""
+        """Process events up to the horizon; with a handover, then run the life courses it noted."""
+        count = self._process()
+        if isinstance(self.life, _Handover):
+            person, entry, day, boost, via = self.life.arrays()
+            courses = lc.run_life_courses(self.rates, _spell_draws(self.draws, self.streams), LIFE_CODES,
+                                          person, entry, day, boost, via, self.stop)
+            return self.log.freeze(count + courses.spell_ends, courses)
+        return self.log.freeze(count)
+
+    def _process(self) -> int:
+        """Process events up to the horizon (``Environment.step`` inlined); the number processed."""
         env = self.env
         stop = self.stop
         count = 0
@@ -660,7 +696,7 @@ class _RunBase:
             while env.peek() <= stop:
                 env.step()
                 count += 1
-            return self.log.freeze(count)
+            return count
         queue = env._queue
         while queue and queue[0][0] <= stop:
             env._now, _, _, event = heappop(queue)
@@ -670,7 +706,7 @@ class _RunBase:
             count += 1
             if not event._ok and not hasattr(event, "_defused"):
                 raise event._value
-        return self.log.freeze(count)
+        return count
 
 
 @dataclass(frozen=True)
@@ -720,8 +756,8 @@ def plan_programme(scenario: Scenario, params: ParameterSet, pop: Population, dr
 
 
 class _ProgrammeRun(_RunBase):
-    def __init__(self, *args, plan: ProgrammePlan) -> None:
-        super().__init__(*args)
+    def __init__(self, *args, plan: ProgrammePlan, handover: bool = False) -> None:
+        super().__init__(*args, handover=handover)
         scen, params = self.scenario, self.params
         self.plan = plan
         self.length_days = scen.programme.length_months * DAYS_PER_MONTH
@@ -868,8 +904,28 @@ class _ProgrammeRun(_RunBase):
 
 class _CounterfactualRun(_RunBase):
     def run(self) -> EventLog:
+        if isinstance(self.life, _Handover):
+            return self._run_vectorised()
         self.env.process(self._refer_all(self.referred))
         return self._finish()
+
+    def _run_vectorised(self) -> EventLog:
+        """The fast path: no SimPy at all (nobody interacts): referrals, then every life course at once.
+
+        The event count is the SimPy engine's: the referral process's start and end, one event per
+        referral up to the horizon, and one per spell end.
+        """
+        day = self.pop.referral_day
+        who = np.flatnonzero(day <= self.stop)  # the SimPy engine schedules no referral after the end
+        at = day[who]
+        self.log.rows = np.column_stack(
+            [who, at, np.full(who.size, _E_REFERRED), np.zeros(who.size), np.full(who.size, _S_ASSISTANCE)]
+        ).ravel().tolist()
+        courses = lc.run_life_courses(
+            self.rates, _spell_draws(self.draws, self.streams), LIFE_CODES, who, np.full(who.size, lc.ASSISTANCE), at,
+            np.full(who.size, -1.0), np.zeros(who.size, dtype=bool), self.stop,
+        )
+        return self.log.freeze(2 + who.size + courses.spell_ends, courses)
 
     def referred(self, i: int) -> None:
         self.log.rows.extend((i, self.env.now, _E_REFERRED, 0, _S_ASSISTANCE))
@@ -897,6 +953,7 @@ def simulate(
     *,
     counterfactual: bool = True,
     plan: ProgrammePlan | None = None,
+    reference: bool = False,
 ) -> ReplicationLogs:
     """Run one replication of both arms on the same persons.
 
@@ -907,6 +964,11 @@ def simulate(
         streams: this replication's named random streams.
         counterfactual: also run the counterfactual arm (calibration needs only the programme arm).
         plan: the persons' plans; by default computed from the hazards and the pre-drawn numbers.
+        reference: run every event in SimPy, the life courses included (the reference engine). By
+            default SimPy runs what the persons share (referral to the end of the programme: places,
+            waiting list, advisers) and :func:`model.lifecourse.run_life_courses` runs the life courses,
+            which nobody shares, for all persons at once: each person's records are the same, record for
+            record, and so is the event count (``tests/test_fast_path.py``).
 
     Returns:
         The two arms' event logs (an empty counterfactual log if it was not run).
@@ -914,13 +976,15 @@ def simulate(
     streams.prefetch([*_DRAW_STREAMS, *(f"advisers.{p.name}" for p in scenario.projects)])
     draws = _Draws.draw(streams, pop.size)
     plan = plan if plan is not None else plan_programme(scenario, params, pop, draws)
+    rates = lc.LifeRates.of(params, pop)
+    fast = not reference
     with _no_gc():
-        run = _ProgrammeRun(scenario, params, pop, streams, draws, plan=plan)
+        run = _ProgrammeRun(scenario, params, pop, streams, draws, rates, plan=plan, handover=fast)
         programme = run.run()
         desks = np.array(run.desk_log, dtype=np.float64).reshape(-1, 7)
         desks = desks[desks[:, 0] <= run.horizon]
         if counterfactual:
-            cf = _CounterfactualRun(scenario, params, pop, streams, draws).run()
+            cf = _CounterfactualRun(scenario, params, pop, streams, draws, rates, handover=fast).run()
         else:
             cf = _Log(0.0).freeze(0)
     return ReplicationLogs(programme, cf, desks)
