@@ -6,7 +6,10 @@ What is measured (wall-clock seconds on this machine, in one process unless stat
   (about as many pending events as the engine has on the national scenario), run with ``env.run()``.
   Events = timeouts + one start and one end event per process.
 - **engine**: :func:`model.engine.simulate` (both arms, including the per-person draws and plans) on the
-  national scenario; events = ``EventLog.sim_events`` of both arms; its ratio to the kernel.
+  national scenario, as every command runs it (SimPy for referral to programme end, the life courses
+  for all persons at once); events = ``EventLog.sim_events`` of both arms, which is the number of events
+  the all-SimPy reference engine processes for the same replication (``tests/test_fast_path.py``); its
+  ratio to the kernel. The reference engine (``reference=True``) is timed beside it.
 - **persons/s** at about 1 000, 10 000 and 100 000 referred persons: the national scenario with its 21
   projects copied 1, 11 and 107 times (referrals and staff scale together; every copy is a project like
   the original, so each person meets the same desks, the same horizon and the same per-person work).
@@ -89,29 +92,34 @@ def _national(path: Path = NATIONAL):
 
 
 def engine_events_per_s(replications: int = 5, seed: int = 1, path: Path = NATIONAL) -> dict:
-    """:func:`model.engine.simulate` (both arms) on ``replications`` replications of the scenario."""
+    """:func:`model.engine.simulate` (both arms) on ``replications`` replications of the scenario, as run
+    by default and as the all-SimPy reference engine."""
     from model.engine import simulate
     from model.population import draw_population
     from model.rng import Streams
 
     scen, params = _national(path)
-    events, seconds, persons, rates = 0, 0.0, 0, []
-    for r in range(replications):
-        streams = Streams(seed, r)
-        pop = draw_population(scen, params, streams)
-        t0 = _now()
-        logs = simulate(scen, params, pop, streams)
-        dt = _now() - t0
-        n_events = logs.programme.sim_events + logs.counterfactual.sim_events
-        seconds += dt
-        events += n_events
-        persons += pop.size
-        rates.append(n_events / dt)
-    # The best replication's rate, like the kernel's best of its repeats (other load on the machine only
-    # ever slows a run down); the mean over replications is reported beside it.
-    return {"engine_events_per_s": max(rates), "engine_events_per_s_mean": events / seconds,
-            "engine_events_per_replication": events / replications, "engine_seconds_per_replication": seconds / replications,
-            "engine_persons_per_replication": persons / replications, "engine_replications": replications}
+    out: dict = {}
+    for prefix, reference in (("engine", False), ("reference_engine", True)):
+        events, seconds, persons, rates = 0, 0.0, 0, []
+        for r in range(replications):
+            streams = Streams(seed, r)
+            pop = draw_population(scen, params, streams)
+            t0 = _now()
+            logs = simulate(scen, params, pop, streams, reference=reference)
+            dt = _now() - t0
+            n_events = logs.programme.sim_events + logs.counterfactual.sim_events
+            seconds += dt
+            events += n_events
+            persons += pop.size
+            rates.append(n_events / dt)
+        # The best replication's rate, like the kernel's best of its repeats (other load on the machine
+        # only ever slows a run down); the mean over replications is reported beside it.
+        out.update({f"{prefix}_events_per_s": max(rates), f"{prefix}_events_per_s_mean": events / seconds,
+                    f"{prefix}_events_per_replication": events / replications,
+                    f"{prefix}_seconds_per_replication": seconds / replications})
+    out.update({"engine_persons_per_replication": persons / replications, "engine_replications": replications})
+    return out
 
 
 # ------------------------------------------------------------------------------------------ scaling
@@ -296,6 +304,7 @@ def run(mode: str = "quick", log=print) -> dict:
     step("SimPy kernel", kernel_events_per_s, procs, touts, reps)
     step("engine, national scenario", engine_events_per_s, cfg["engine_reps"])
     res["engine_to_kernel_ratio"] = res["engine_events_per_s"] / res["kernel_events_per_s"]
+    res["reference_engine_to_kernel_ratio"] = res["reference_engine_events_per_s"] / res["kernel_events_per_s"]
     if mode == "smoke":  # tiny stand-ins for the three sizes (numbers meaningless; keys as in the real run)
         step("persons/s (smoke)", persons_per_s, SIZES, cfg["repeats"], tidy_up_to=0, copies={1000: 1, 10000: 1, 100000: 2})
     else:
@@ -351,6 +360,7 @@ def print_table(res: dict, file=sys.stdout) -> None:
     t.add_row("SimPy kernel events/s", f"{res['kernel_events_per_s']:,.0f}", "")
     t.add_row("engine events/s (national)", f"{res['engine_events_per_s']:,.0f}", "")
     t.add_row("engine / kernel", f"{res['engine_to_kernel_ratio']:.2f}", f">= 0.50: {ok[g['engine_at_least_half_of_kernel']]}")
+    t.add_row("reference engine (all SimPy) / kernel", f"{res['reference_engine_to_kernel_ratio']:.2f}", "(same events, same records)")
     for k, v in res["persons_per_s"].items():
         tidy = res["tidy_persons_per_s"].get(k)
         extra = f" (tidy {tidy:,.0f}/s)" if tidy else ""

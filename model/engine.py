@@ -432,7 +432,7 @@ class _Desk:
         while len(self.positions) < n:
             pos = _Position(self)
             self.positions.append(pos)
-            self.env.process(pos.tenure())
+            pos.hold()
         for pos in self.positions:
             pos.fte = fte / n if n else 0.0
         self.refresh_fte()
@@ -460,27 +460,35 @@ class _Position:
         self.caseload: set[int] = set()
         self.removed = False
 
-    def tenure(self):
+    # Tenure, vacancy and refill as a chain of timeout callbacks (like the persons: no Process per position).
+    def hold(self) -> None:
+        """Start a holder's tenure (unless the position is gone or nobody ever leaves)."""
+        if self.removed:
+            return
         desk = self.desk
-        env = desk.env
-        while not self.removed:
-            tenure = _wait(desk.exponential(), desk.turnover_rate)
-            if tenure == INF:
-                return
-            yield env.timeout(tenure)
-            if self.removed:
-                return
-            self.filled = False
-            desk.refresh_fte()
-            desk.reassign(sorted(self.caseload), self)
-            yield env.timeout(desk.exponential() * desk.vacancy_days)
-            if self.removed:
-                return
-            self.filled = True
-            orphans = sorted(self.caseload)
-            for person in orphans:  # participants who waited for a new holder meet them now
-                desk.engine.log.add(person, env.now, E["contact_person_changed"])
-            desk.refresh_fte()
+        tenure = _wait(desk.exponential(), desk.turnover_rate)
+        if tenure != INF:
+            desk.engine.after(tenure, self._vacate)
+
+    def _vacate(self, _ev: simpy.Event) -> None:
+        if self.removed:
+            return
+        desk = self.desk
+        self.filled = False
+        desk.refresh_fte()
+        desk.reassign(sorted(self.caseload), self)
+        desk.engine.after(desk.exponential() * desk.vacancy_days, self._fill)
+
+    def _fill(self, _ev: simpy.Event) -> None:
+        if self.removed:
+            return
+        desk = self.desk
+        self.filled = True
+        now = desk.env.now
+        for person in sorted(self.caseload):  # participants who waited for a new holder meet them now
+            desk.engine.log.add(person, now, E["contact_person_changed"])
+        desk.refresh_fte()
+        self.hold()
 
 
 class _Life:
