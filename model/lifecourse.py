@@ -161,10 +161,15 @@ class _Records:
             return empty.astype(np.int64), empty, empty.astype(np.int64), empty.astype(np.int64), empty.astype(np.int64)
         person = np.concatenate([p[0] for p in self.parts])
         day = np.concatenate([p[1] for p in self.parts])
-        event, detail, state = (
-            np.concatenate([np.broadcast_to(np.asarray(p[k], dtype=np.int64), p[0].shape) for p in self.parts]) for k in (2, 3, 4)
-        )
-        return person, day, event, detail, state
+        sizes = [p[0].size for p in self.parts]
+
+        def column(k: int) -> np.ndarray:
+            values = [p[k] for p in self.parts]
+            if all(isinstance(x, int) for x in values):
+                return np.repeat(np.array(values, dtype=np.int64), sizes)
+            return np.concatenate([np.full(n, x, dtype=np.int64) if isinstance(x, int) else x for x, n in zip(values, sizes, strict=True)])
+
+        return person, day, column(2), column(3), column(4)
 
 
 @dataclass(frozen=True)
