@@ -280,9 +280,8 @@ def simulate_and_price(
     summary = summarize(result)
     gap = employment_gap_by_month(result.table("participant_states"))
     desks = desk_months(_scenario, result.table("desks"))
-    # Keep the cache small: the person-month and event tables are only needed to re-price.
-    tables = tuple(t.iloc[:0] for t in evaluation.tables)
-    slim = dataclasses.replace(evaluation, tables=tables)
+    # Keep the cache small: the counts are only needed to re-price.
+    slim = dataclasses.replace(evaluation, counts=None)
     return {
         "scenario": _scenario,
         "params": params,

@@ -6,7 +6,8 @@ The public API, in the order the data flows:
 - :func:`scenario_parameters`, :func:`default_parameters` — the parameter registry (:class:`ParameterSet`)
 - :func:`draw_population` — the synthetic referred persons of one replication
 - :func:`simulate` — the SimPy engine: both arms → event logs
-- :func:`tidy` — event logs → persons, person-months, events, flows, state shares
+- :func:`tidy` — event logs → persons, person-months, events, flows, state shares, and the participants'
+  person-months counted by the cells the economics prices
 - :func:`run_scenario`, :func:`summarize` — replications and their summary
 """
 

@@ -1,7 +1,8 @@
 """From a scenario and a parameter set to its social cost-benefit results.
 
 This is the one place where the simulator and the economics meet: replications are simulated and tidied
-(:mod:`model.runner`), and the tidy tables are handed to the pure economic functions
+(:mod:`model.runner`), and the participants' person-months, counted by the cells the ledger prices
+(:func:`model.outcomes.participant_counts`), are handed to the pure economic functions
 (:mod:`model.economics`). The economics never runs the simulator.
 
 The analysis population is the persons admitted to the programme (the participants), followed in both arms;
@@ -20,15 +21,16 @@ import pandas as pd
 
 from model.economics import (
     EconomicPolicy,
+    StateCounts,
     arm_effects,
-    build_ledger,
     evaluate,
+    ledger_from_counts,
     perspective_ledger,
     transfers_net,
 )
 from model.economics.ledger import groupby_sum
 from model.engine import simulate
-from model.outcomes import ReplicationOutcome, economic_tables
+from model.outcomes import EconomicCounts, ReplicationOutcome, economic_counts
 from model.parameters import ParameterSet
 from model.population import draw_population
 from model.rng import Streams
@@ -49,16 +51,20 @@ class Evaluation:
     params: ParameterSet
     participants: np.ndarray  # per replication
     employment: pd.DataFrame  # per replication: employment outcomes in both arms and their difference
-    tables: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]  # participants' persons, person-months; all events
+    counts: StateCounts | None  # what the ledger prices (None: dropped to save memory; no reprice)
     flows: pd.DataFrame  # per replication: the table-3 flows at the report date
 
     def reprice(self, params: ParameterSet) -> Evaluation:
         """The same simulated persons priced with other economic parameters (no re-simulation).
 
         Valid only for parameters the engine does not read (the economics registry).
+
+        Raises:
+            ValueError: the counts were dropped (``counts`` is None).
         """
-        persons, pm, events = self.tables
-        ledger = build_ledger(persons, pm, events, self.policy, params)
+        if self.counts is None:
+            raise ValueError("this evaluation's counts were dropped: it cannot be re-priced")
+        ledger = ledger_from_counts(self.counts, self.policy, params)
         effects = arm_effects(ledger)
         return Evaluation(
             evaluation=evaluate(effects, self.policy, params),
@@ -68,7 +74,7 @@ class Evaluation:
             params=params,
             participants=self.participants,
             employment=self.employment,
-            tables=self.tables,
+            counts=self.counts,
             flows=self.flows,
         )
 
@@ -101,18 +107,6 @@ def mean_effects(effects: pd.DataFrame, label: int = 0) -> pd.DataFrame:
     out.insert(0, "replication", label)
     out.attrs.update(e.attrs)
     return out
-
-
-def _rows_of(frame: pd.DataFrame, keys: pd.DataFrame) -> pd.DataFrame:
-    """``frame.merge(keys, on=["replication", "person"], how="inner")`` for keys with unique pairs and no
-    other columns: the rows of ``frame`` whose pair is in ``keys``, in their order (a mask, no join)."""
-    on = ["replication", "person"]
-    if list(keys.columns) != on or keys.duplicated().any():
-        return frame.merge(keys, on=on, how="inner")
-    width = int(max(frame["person"].to_numpy().max(initial=0), keys["person"].to_numpy().max(initial=0))) + 1
-    f_key = frame["replication"].to_numpy(np.int64) * width + frame["person"].to_numpy(np.int64)
-    k_key = keys["replication"].to_numpy(np.int64) * width + keys["person"].to_numpy(np.int64)
-    return frame[np.isin(f_key, k_key)].reset_index(drop=True)
 
 
 def economic_policy(scenario: Scenario, staff_months: pd.DataFrame) -> EconomicPolicy:
@@ -170,7 +164,9 @@ def evaluate_outcomes(scenario: Scenario, params: ParameterSet, outcomes: Sequen
     simulating).
 
     Lets a caller that also needs the run's other tables (flows, state shares, desks; e.g.
-    :func:`model.runner.summarize` of a :class:`~model.runner.RunResult`) simulate once.
+    :func:`model.runner.summarize` of a :class:`~model.runner.RunResult`) simulate once. Prices the
+    replications' counts (``ReplicationOutcome.counts``): the same numbers as pricing their tables
+    (:func:`model.economics.build_ledger` of the participants' rows, :func:`employment_outcomes`).
 
     Args:
         scenario: the scenario the outcomes were simulated from.
@@ -179,38 +175,41 @@ def evaluate_outcomes(scenario: Scenario, params: ParameterSet, outcomes: Sequen
     """
     if not outcomes:
         raise ValueError("evaluate_outcomes needs at least one replication")
-    persons = pd.concat([o.persons for o in outcomes], ignore_index=True)
-    person_months = pd.concat([o.person_months for o in outcomes], ignore_index=True)
-    events = pd.concat([o.events for o in outcomes], ignore_index=True)
-    staff = pd.concat([o.staff_months for o in outcomes], ignore_index=True)
-    participants = persons.loc[persons["participant"], ["replication", "person"]]
-    pm_part = _rows_of(person_months, participants)
-    policy = economic_policy(scenario, staff)
-    tables = (persons[persons["participant"]], pm_part, events)
-    ledger = build_ledger(*tables, policy, params)
+    policy, counts, ledger = _priced(scenario, params, outcomes)
     effects = arm_effects(ledger)
-    result = evaluate(effects, policy, params)
-    employment = employment_outcomes(scenario, persons, person_months)
-    starts = events[(events["arm"] == "programme") & (events["event"] == "job_started")]
-    starts = starts.merge(participants, on=["replication", "person"], how="inner").groupby("replication").size()
-    employment["job_starts"] = employment["replication"].map(starts).fillna(0).to_numpy() * (employment["arm"] == "programme").to_numpy()
-    cf_starts = events[(events["arm"] == "counterfactual") & (events["event"] == "job_started")]
-    cf_starts = cf_starts.merge(participants, on=["replication", "person"], how="inner").groupby("replication").size()
-    is_cf = (employment["arm"] == "counterfactual").to_numpy()
-    employment.loc[is_cf, "job_starts"] = employment.loc[is_cf, "replication"].map(cf_starts).fillna(0).to_numpy()
+    employment = _employment(outcomes)
     report = scenario.report_date.isoformat()
     flows = pd.DataFrame([{"replication": o.replication, **o.flows[report]["all"]} for o in outcomes])
     return Evaluation(
-        evaluation=result,
+        evaluation=evaluate(effects, policy, params),
         effects=effects,
         ledger=ledger,
         policy=policy,
         params=params,
-        participants=participants.groupby("replication").size().to_numpy(),
+        participants=_participants(employment),
         employment=employment,
-        tables=tables,
+        counts=counts,
         flows=flows,
     )
+
+
+def _priced(
+    scenario: Scenario, params: ParameterSet, parts: Sequence[ReplicationOutcome | EconomicCounts]
+) -> tuple[EconomicPolicy, StateCounts, pd.DataFrame]:
+    """The policy (advisers in post), the counts and the ledger (both arms) of replications' counts."""
+    counts = StateCounts.concat([p.counts for p in parts])
+    policy = economic_policy(scenario, pd.concat([p.staff_months for p in parts], ignore_index=True))
+    return policy, counts, ledger_from_counts(counts, policy, params)
+
+
+def _employment(parts: Sequence[ReplicationOutcome | EconomicCounts]) -> pd.DataFrame:
+    """The replications' employment rows (replications without participants have none)."""
+    return pd.concat([p.employment for p in parts if len(p.employment)], ignore_index=True)
+
+
+def _participants(employment: pd.DataFrame) -> np.ndarray:
+    """Participants per replication (those with participants), from the employment rows."""
+    return employment.loc[(employment["arm"] == "programme").to_numpy(), "participants"].to_numpy()
 
 
 def summary_row(ev: Evaluation, pooled: pd.DataFrame | None = None) -> dict[str, float]:
@@ -267,7 +266,7 @@ def summarize_parameters(
 ) -> tuple[dict[str, float], pd.DataFrame]:
     """The PSA result of one parameter set: ``(summary_row(ev, pooled), pooled)`` for
     ``ev = evaluate_parameters(...)`` and ``pooled = ev.pooled(label)``, computed without the parts a PSA
-    draw does not use (the per-replication evaluation, job starts, flows, employment shares).
+    draw does not use (the tidy tables, the per-replication evaluation, the flows).
 
     Args:
         scenario: the scenario.
@@ -284,26 +283,11 @@ def summarize_parameters(
     for r in range(first, first + replications):
         streams = Streams(seed, r)
         pop = draw_population(scenario, params, streams)
-        parts.append(economic_tables(scenario, pop, simulate(scenario, params, pop, streams), r))
-    persons = pd.concat([t.persons for t in parts], ignore_index=True)  # the participants
-    pm_part = pd.concat([t.person_months for t in parts], ignore_index=True)
-    events = pd.concat([t.events for t in parts], ignore_index=True)
-    staff = pd.concat([t.staff_months for t in parts], ignore_index=True)
-    participants = persons[["replication", "person"]]
-    policy = economic_policy(scenario, staff)
-    ledger = build_ledger(persons, pm_part, events, policy, params)
+        parts.append(economic_counts(scenario, pop, simulate(scenario, params, pop, streams), r))
+    policy, _, ledger = _priced(scenario, params, parts)
     pooled = evaluate(mean_effects(arm_effects(ledger), label), policy, params)
-    counts = participants.groupby("replication").size()
-    employed = pm_part["state"].isin(["employed_full_time", "employed_part_time"]).to_numpy()
-    years = (pm_part[["replication", "arm"]].assign(employed=employed).groupby(["replication", "arm"], observed=True)["employed"].sum() / 12.0).reset_index()
-    employment = pd.DataFrame(
-        {
-            "replication": years["replication"],
-            "arm": years["arm"],
-            "employed_person_years_per_participant": years["employed"] / years["replication"].map(counts).to_numpy(),
-        }
-    )
-    return _summary_row(pooled, counts.to_numpy(), employment, ledger), pooled
+    employment = _employment(parts)
+    return _summary_row(pooled, _participants(employment), employment, ledger), pooled
 
 
 __all__ = ["PERSPECTIVES", "Evaluation", "economic_policy", "employment_outcomes", "evaluate_outcomes", "evaluate_parameters", "mean_effects", "perspective_ledger", "summarize_parameters", "summary_row"]

@@ -1,16 +1,24 @@
 """From flat event records to tidy tables: person-months, flows at dates, state shares.
 
-Nothing about money here: the economics reads these tables.
+Nothing about money here: the economics reads these tables, or (cheaper) the participants' person-months
+counted by the cells it prices (:func:`participant_counts`, the same numbers as counting the tables).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from model.economics.ledger import (
+    StateCounts,
+    first_milestones,
+    money_event_counts,
+    person_month_counts,
+)
 from model.engine import ARMS, DESK_EVENTS, DETAILS, EVENTS, STATES, EventLog, ReplicationLogs
 from model.engine import D as DETAIL_CODE
 from model.engine import E as EVENT_CODE
@@ -171,15 +179,16 @@ def _state_matrix(log: EventLog, n: int, mid_days: np.ndarray, before: int, pers
     order = np.lexsort((np.arange(person.size), day, person))  # stable within a day: log order
     person, day, state = person[order], day[order], state[order]
     span = float(max(mid_days.max(initial=0.0), day.max(initial=0.0)) + 10.0)
-    keys = person * span + day
+    keys = person * span + day  # ascending
     who = np.arange(n) if persons is None else np.asarray(persons)
-    query = (who[:, None] * span + mid_days[None, :]).ravel()
-    idx = np.searchsorted(keys, query, side="right") - 1
-    ok = idx >= 0
-    found_person = np.where(ok, person[np.maximum(idx, 0)], -1)
-    rows = np.repeat(who, mid_days.size)
-    out = np.where(ok & (found_person == rows), state[np.maximum(idx, 0)], before)
-    return out.reshape(who.size, mid_days.size).astype(np.int8)
+    query = (who[:, None] * span + mid_days[None, :]).ravel()  # ascending
+    # The last record at or before each query is number (keys <= query) - 1, i.e.
+    # searchsorted(keys, query, "right") - 1; counted by placing the (fewer) keys among the queries.
+    placed = np.bincount(np.searchsorted(query, keys, side="left"), minlength=query.size + 1)
+    idx = (np.cumsum(placed[: query.size]) - 1).reshape(who.size, mid_days.size)
+    # It is the row's person's record if it is not before the person's first record.
+    own = idx >= np.searchsorted(person, who, side="left")[:, None]
+    return np.where(own, state[np.maximum(idx, 0)], before).astype(np.int8)
 
 
 @dataclass(frozen=True)
@@ -194,22 +203,24 @@ class ReplicationOutcome:
     participant_states: pd.DataFrame  # month, arm, share columns
     desks: pd.DataFrame  # project, time, kind, active, capacity, waiting, filled_fte (programme arm)
     staff_months: pd.DataFrame  # month, project, fte: advisers in post (see staff_months())
+    counts: StateCounts  # the participants' person-months by household cell, and the money events
+    employment: pd.DataFrame  # per arm: the participants' employment (see participant_employment())
     sim_events: int
 
 
 def _persons_table(scenario: Scenario, pop: Population, admitted: np.ndarray, replication: int) -> pd.DataFrame:
     """The ``persons`` table: the population's attributes, participation and admission date."""
-    persons = pop.frame(scenario)
-    persons.insert(0, "replication", np.int32(replication))
-    persons["participant"] = np.isfinite(admitted)
+    participant = np.isfinite(admitted)
     origin64 = np.datetime64(scenario.simulation.start_date, "s")
-    adm = np.where(np.isfinite(admitted), admitted, 0.0)
-    persons["admission_date"] = np.where(
-        persons["participant"].to_numpy(),
-        origin64 + np.round(adm * 86400).astype("timedelta64[s]"),
-        np.datetime64("NaT", "s"),
+    adm = np.where(participant, admitted, 0.0)
+    return pd.DataFrame(
+        {
+            "replication": np.full(pop.size, replication, dtype=np.int32),
+            **pop.columns(scenario),
+            "participant": participant,
+            "admission_date": np.where(participant, origin64 + np.round(adm * 86400).astype("timedelta64[s]"), np.datetime64("NaT", "s")),
+        }
     )
-    return persons
 
 
 def _month_grid(scenario: Scenario, pop: Population) -> tuple[list[dt.date], np.ndarray, np.ndarray, np.ndarray]:
@@ -225,19 +236,18 @@ def _month_grid(scenario: Scenario, pop: Population) -> tuple[list[dt.date], np.
     return months, mid_days, month64, month_index_of_referral
 
 
-def _person_months_table(replication: int, states: dict[str, np.ndarray], who: np.ndarray, first_month: np.ndarray,
-                         month64: np.ndarray) -> pd.DataFrame:
-    """``person_months`` rows of the persons ``who`` (rows of ``states``' matrices), both arms, from their
+def _person_months_table(replication: int, states: dict[str, np.ndarray], first_month: np.ndarray, month64: np.ndarray) -> pd.DataFrame:
+    """``person_months`` rows of every person (the rows of ``states``' matrices), both arms, from their
     referral month: ordered by arm, person, month."""
     keep = np.arange(month64.size)[None, :] >= first_month[:, None]
-    pi, mi = np.nonzero(keep)
+    rows, both = int(keep.sum()), len(ARMS)
     return pd.DataFrame(
         {
-            "replication": np.int32(replication),
-            "arm": pd.Categorical.from_codes(np.repeat(np.arange(len(ARMS), dtype=np.int8), pi.size), dtype=_ARM_DTYPE),
-            "person": np.tile(who[pi].astype(np.int32), len(ARMS)),
-            "month": np.tile(month64[mi], len(ARMS)),
-            "state": pd.Categorical.from_codes(np.concatenate([states[arm][pi, mi] for arm in ARMS]), dtype=_STATE_DTYPE),
+            "replication": np.full(both * rows, replication, dtype=np.int32),
+            "arm": pd.Categorical.from_codes(np.repeat(np.arange(both, dtype=np.int8), rows), dtype=_ARM_DTYPE),
+            "person": np.tile(np.broadcast_to(np.arange(first_month.size, dtype=np.int32)[:, None], keep.shape)[keep], both),
+            "month": np.tile(np.broadcast_to(month64[None, :], keep.shape)[keep], both),
+            "state": pd.Categorical.from_codes(np.concatenate([states[arm][keep] for arm in ARMS]), dtype=_STATE_DTYPE),
         }
     )
 
@@ -255,7 +265,7 @@ def tidy(
 
     arm_logs = (logs.programme, logs.counterfactual)
     matrices = {arm: _state_matrix(log, n, mid_days, STATE_CODE["social_assistance"]) for arm, log in zip(ARMS, arm_logs, strict=True)}
-    person_months = _person_months_table(replication, matrices, np.arange(n), month_index_of_referral, month64)
+    person_months = _person_months_table(replication, matrices, month_index_of_referral, month64)
 
     # Events of both arms, ordered by arm, person and time (stable: the log order within a second).
     arm_code = np.concatenate([np.full(log.person.size, a, dtype=np.int8) for a, log in enumerate(arm_logs)])
@@ -300,7 +310,7 @@ def tidy(
     desks = pd.DataFrame(
         {
             "replication": np.int32(replication),
-            "project": pd.Categorical.from_codes(d[:, 1].astype(np.int16), categories=[p.name for p in scenario.projects]),
+            "project": pd.Categorical.from_codes(d[:, 1].astype(np.int16), dtype=_project_dtype(tuple(p.name for p in scenario.projects))),
             "time": origin64 + np.round(d[:, 0] * 86400).astype("timedelta64[s]"),
             "kind": pd.Categorical.from_codes(d[:, 2].astype(np.int8), dtype=_DESK_DTYPE),
             "active": d[:, 3].astype(np.int32),
@@ -311,71 +321,236 @@ def tidy(
     )
     staff = staff_months(scenario, d, months, mid_days)
     staff.insert(0, "replication", np.int32(replication))
+    who = np.flatnonzero(np.isfinite(timeline.admitted))
+    part_states = {arm: m[who] for arm, m in matrices.items()}
+    first_month = month_index_of_referral[who]
     return ReplicationOutcome(
-        replication,
-        persons,
-        person_months,
-        events,
-        flows,
-        participant_states,
-        desks,
-        staff,
-        logs.programme.sim_events + logs.counterfactual.sim_events,
+        replication=replication,
+        persons=persons,
+        person_months=person_months,
+        events=events,
+        flows=flows,
+        participant_states=participant_states,
+        desks=desks,
+        staff_months=staff,
+        counts=participant_counts(scenario, pop, logs, replication, who, part_states, first_month, months),
+        employment=participant_employment(scenario, logs, replication, who, timeline.admitted[who], part_states, first_month, months),
+        sim_events=logs.programme.sim_events + logs.counterfactual.sim_events,
     )
 
 
 @dataclass(frozen=True)
-class EconomicTables:
-    """What the economics reads of one replication (see :func:`economic_tables`)."""
+class EconomicCounts:
+    """What the economics reads of one replication, aggregated (see :func:`economic_counts`)."""
 
-    persons: pd.DataFrame  # the participants' rows of ``persons``
-    person_months: pd.DataFrame  # the participants' rows of ``person_months`` (both arms, same order)
-    events: pd.DataFrame  # the money events of ``events``: incentive milestones and referrals (any order)
+    counts: StateCounts  # the participants' person-months by household cell, and the money events
+    employment: pd.DataFrame  # per arm: the participants' employment (see participant_employment())
     staff_months: pd.DataFrame
 
 
-MONEY_EVENTS = ("incentive_milestone", "referred", "assessment_started")
+def economic_counts(scenario: Scenario, pop: Population, logs: ReplicationLogs, replication: int) -> EconomicCounts:
+    """What the economics reads of one replication, without the tidy tables (for PSA draws).
 
+    Args:
+        scenario: the scenario.
+        pop: the replication's population.
+        logs: its event logs (both arms and the desks).
+        replication: its index.
 
-def economic_tables(scenario: Scenario, pop: Population, logs: ReplicationLogs, replication: int) -> EconomicTables:
-    """The rows of the tidy tables that the economics reads, without building the rest (for PSA draws).
-
-    The participants' persons and person-months rows are the same rows, in the same order and with the
-    same values, as selecting them from :func:`tidy`'s tables; ``events`` holds only the money events.
+    Returns:
+        The same values as :func:`tidy`'s ``counts``, ``employment`` and ``staff_months``; only the
+        participants' states are computed.
     """
-    n = pop.size
-    origin64 = np.datetime64(scenario.simulation.start_date, "s")
-    prog = logs.programme
-    admitted = np.full(n, np.inf)
-    hit = prog.event == EVENT_CODE["admitted"]
-    np.minimum.at(admitted, prog.person[hit], prog.day[hit])
-    persons = _persons_table(scenario, pop, admitted, replication)
+    admitted = np.full(pop.size, np.inf)
+    hit = logs.programme.event == EVENT_CODE["admitted"]
+    np.minimum.at(admitted, logs.programme.person[hit], logs.programme.day[hit])
     who = np.flatnonzero(np.isfinite(admitted))
-    months, mid_days, month64, month_index_of_referral = _month_grid(scenario, pop)
+    months, mid_days, _, month_index_of_referral = _month_grid(scenario, pop)
     states = {
-        arm: _state_matrix(log, n, mid_days, STATE_CODE["social_assistance"], persons=who)
-        for arm, log in zip(ARMS, (prog, logs.counterfactual), strict=True)
+        arm: _state_matrix(log, pop.size, mid_days, STATE_CODE["social_assistance"], persons=who)
+        for arm, log in zip(ARMS, (logs.programme, logs.counterfactual), strict=True)
     }
-    person_months = _person_months_table(replication, states, who, month_index_of_referral[who], month64)
-    codes = np.array([EVENT_CODE[e] for e in MONEY_EVENTS if e in EVENT_CODE])
-    parts = []
-    for a, log in enumerate((prog, logs.counterfactual)):
-        sel = np.isin(log.event, codes)
-        parts.append((np.full(int(sel.sum()), a, dtype=np.int8), log.person[sel], log.day[sel], log.event[sel], log.detail[sel]))
-    arm_code, person, day, event, detail = (np.concatenate(c) for c in zip(*parts, strict=True))
-    events = pd.DataFrame(
-        {
-            "replication": np.int32(replication),
-            "arm": pd.Categorical.from_codes(arm_code, dtype=_ARM_DTYPE),
-            "person": person,
-            "time": origin64 + np.round(day * 86400).astype("timedelta64[s]"),
-            "event": pd.Categorical.from_codes(event, dtype=_EVENT_DTYPE),
-            "detail": pd.Categorical.from_codes(detail, dtype=_DETAIL_DTYPE),
-        }
-    )
     staff = staff_months(scenario, logs.desks, months, mid_days)
     staff.insert(0, "replication", np.int32(replication))
-    return EconomicTables(persons[persons["participant"].to_numpy()], person_months, events, staff)
+    first_month = month_index_of_referral[who]
+    return EconomicCounts(
+        participant_counts(scenario, pop, logs, replication, who, states, first_month, months),
+        participant_employment(scenario, logs, replication, who, admitted[who], states, first_month, months),
+        staff,
+    )
+
+
+def participant_counts(
+    scenario: Scenario,
+    pop: Population,
+    logs: ReplicationLogs,
+    replication: int,
+    who: np.ndarray,
+    states: dict[str, np.ndarray],
+    first_month: np.ndarray,
+    months: list[dt.date],
+) -> StateCounts:
+    """The counts the ledger prices, from the participants' state matrices: the same as
+    :func:`model.economics.count_states` of the participants' ``persons`` and ``person_months`` rows and
+    all ``events`` of the replication, without building those tables.
+
+    Args:
+        scenario: the scenario.
+        pop: the replication's population.
+        logs: its event logs (the money events: incentive milestones, assessments).
+        replication: its index.
+        who: the participants (person ids, ascending).
+        states: per arm, the participants' state on the 15th of every month (participants × months).
+        first_month: per participant, the index of the referral month (their first person-month).
+        months: first days of the months.
+
+    Returns:
+        The counts (no replications, no cells and NaT months if there are no participants).
+    """
+    n_months = len(months)
+    kept = np.arange(n_months)[None, :] >= first_month[:, None]  # the person-months (participants × months)
+    # Age at mid-month as count_states computes it: from the referral date (the persons table's, to the
+    # second, then its day) to the 15th, in days / 365.25.
+    origin64 = np.datetime64(scenario.simulation.start_date, "s")
+    referral_date = (origin64 + np.round(pop.referral_day[who] * 86400).astype("timedelta64[s]")).astype("datetime64[D]")
+    mid_month = np.array([np.datetime64(m, "D") for m in months]) + np.timedelta64(14, "D")
+    age = pop.age_years[who][:, None] + (mid_month[None, :] - referral_date[:, None]).astype(np.int64) / 365.25
+    # Households (married, children 0-5, 6-10, 11-17), numbered in that lexicographic order.
+    children = (pop.children_0_5, pop.children_6_10, pop.children_11_17)
+    attributes = [pop.married[who].astype(np.int64), *(np.clip(c[who].astype(np.int64), 0, None) for c in children)]
+    radix = [int(a.max(initial=0)) + 1 for a in attributes]
+    codes, household = np.unique(np.ravel_multi_index(attributes, radix), return_inverse=True)
+    households = np.stack(np.unravel_index(codes, radix), axis=1)
+    # Person-months by (arm, state, month key, under 25, household) in one bincount, then grouped by the
+    # ledger's counting: the same integer counts, from far fewer rows. The month key is the month itself
+    # in the last 12 months (the extrapolation basis reads them); an earlier month, which only the cells
+    # read (by year and January–April or May–December), is keyed by the first month with person-months
+    # of its period, so the first and the last months stay the rows' own.
+    month_no = np.array([(m.year - 1970) * 12 + m.month - 1 for m in months], dtype=np.int64)
+    period_start = month_no // 12 * 12 + np.where(month_no % 12 >= 4, 4, 0)
+    first_no = month_no[first_month.min(initial=n_months - 1)]
+    keys, month_key = np.unique(np.where(month_no > month_no[-1] - 12, month_no, np.maximum(period_start, first_no)), return_inverse=True)
+    n_keys, n_households, n_states = len(keys), len(households), len(STATES)
+    per_arm = ((month_key[None, :] * 2 + (age < 25.0)) * n_households + household[:, None])[kept]
+    code = np.concatenate([(a * n_states + states[arm][kept].astype(np.int64)) * (n_keys * 2 * n_households) + per_arm for a, arm in enumerate(ARMS)])
+    person_months = np.bincount(code, minlength=len(ARMS) * n_states * n_keys * 2 * n_households)
+    group = np.flatnonzero(person_months)
+    rest, h = np.divmod(group, n_households)
+    rest, under_25 = np.divmod(rest, 2)
+    rest, key = np.divmod(rest, n_keys)
+    arm, state = np.divmod(rest, n_states)
+    events, source = _money_events(scenario, logs, replication)
+    return person_month_counts(
+        np.array([replication] if who.size else [], dtype=np.int64),
+        np.full(group.size, replication, dtype=np.int64),
+        arm,
+        keys[key],
+        state,
+        under_25,
+        households[h, 0],
+        [households[h, k] for k in (1, 2, 3)],
+        events,
+        source,
+        person_months[group].astype(float),
+    )
+
+
+def _money_events(scenario: Scenario, logs: ReplicationLogs, replication: int) -> tuple[pd.DataFrame, str]:
+    """The money-event counts of one replication (both arms) and where its assessments come from.
+
+    Incentive milestones: the first of each (arm, person, milestone). Assessments: the programme arm's
+    ``assessment_started`` events, else its ``referred`` events (see :func:`model.economics.count_states`).
+    """
+    origin64 = np.datetime64(scenario.simulation.start_date, "s")
+
+    def seconds(day: np.ndarray) -> np.ndarray:
+        return np.round(day * 86400).astype(np.int64)
+
+    def month(secs: np.ndarray) -> np.ndarray:
+        return (origin64 + secs.astype("timedelta64[s]")).astype("datetime64[M]").astype(np.int64)
+
+    arm_logs = (logs.programme, logs.counterfactual)
+    paid = [log.event == EVENT_CODE["incentive_milestone"] for log in arm_logs]
+    arm = np.concatenate([np.full(int(sel.sum()), a, dtype=np.int64) for a, sel in enumerate(paid)])
+    person = np.concatenate([log.person[sel] for log, sel in zip(arm_logs, paid, strict=True)])
+    milestone = np.concatenate([log.detail[sel] for log, sel in zip(arm_logs, paid, strict=True)])
+    secs = np.concatenate([seconds(log.day[sel]) for log, sel in zip(arm_logs, paid, strict=True)])
+    keep = first_milestones(np.zeros(arm.size, dtype=np.int64), arm, person, milestone, secs)
+    source, assessed = "none", np.zeros(logs.programme.event.size, dtype=bool)
+    for name in ("assessment_started", "referred"):
+        if name in EVENT_CODE and (logs.programme.event == EVENT_CODE[name]).any():
+            source, assessed = name, logs.programme.event == EVENT_CODE[name]
+            break
+    n_assessed = int(assessed.sum())
+    events = money_event_counts(
+        np.full(keep.size + n_assessed, replication, dtype=np.int64),
+        np.concatenate([arm[keep], np.full(n_assessed, ARMS.index("programme"), dtype=np.int64)]),
+        np.concatenate([month(secs[keep]), month(seconds(logs.programme.day[assessed]))]),
+        np.concatenate([np.ones(keep.size, dtype=bool), np.zeros(n_assessed, dtype=bool)]),
+    )
+    return events, source
+
+
+def participant_employment(
+    scenario: Scenario,
+    logs: ReplicationLogs,
+    replication: int,
+    who: np.ndarray,
+    admitted: np.ndarray,
+    states: dict[str, np.ndarray],
+    first_month: np.ndarray,
+    months: list[dt.date],
+) -> pd.DataFrame:
+    """Employment of the participants in both arms (the rows of :func:`model.cba.employment_outcomes`
+    for this replication, plus their job starts).
+
+    Args:
+        scenario: the scenario.
+        logs: the replication's event logs (the ``job_started`` events).
+        replication: its index.
+        who: the participants (person ids, ascending).
+        admitted: their admission days (days since the scenario start).
+        states: per arm, the participants' state on the 15th of every month (participants × months).
+        first_month: per participant, the index of the referral month (their first person-month).
+        months: first days of the months.
+
+    Returns:
+        One row per arm (none without participants): replication, arm, employed_person_years (employed
+        person-months / 12 from the referral month to the horizon), participants,
+        employed_person_years_per_participant, ``share_employed_1y``, ``_2y``, ``_5y`` (the share employed
+        12, 24 and 60 months after the month of admission, among the participants whose month falls within
+        the horizon; NaN if none does) and job_starts (``job_started`` events of the participants).
+    """
+    n_months = len(months)
+    kept = np.arange(n_months)[None, :] >= first_month[:, None]
+    origin64 = np.datetime64(scenario.simulation.start_date, "s")
+    admission_month = (origin64 + np.round(admitted * 86400).astype("timedelta64[s]")).astype("datetime64[M]")
+    admission_index = (admission_month - np.datetime64(months[0], "M")).astype(np.int64)
+    employed_codes = [STATE_CODE["employed_full_time"], STATE_CODE["employed_part_time"]]
+    columns: dict[str, list] = {"employed_person_years": [], "job_starts": [], **{f"share_employed_{y}y": [] for y in (1, 2, 5)}}
+    for arm, log in zip(ARMS, (logs.programme, logs.counterfactual), strict=True):
+        employed = np.isin(states[arm], employed_codes) & kept
+        columns["employed_person_years"].append(int(employed.sum()) / 12.0)
+        for y in (1, 2, 5):
+            at = admission_index + 12 * y  # the month y years after admission, if it has a person-month
+            seen = (at >= first_month) & (at < n_months)
+            hits = int(employed[np.flatnonzero(seen), at[seen]].sum())
+            columns[f"share_employed_{y}y"].append(hits / int(seen.sum()) if seen.any() else np.nan)
+        columns["job_starts"].append(int(np.isin(log.person[log.event == EVENT_CODE["job_started"]], who).sum()))
+    rows = len(ARMS) if who.size else 0
+    years = np.array(columns["employed_person_years"][:rows], dtype=float)
+    participants = np.full(rows, who.size, dtype=np.int64)
+    return pd.DataFrame(
+        {
+            "replication": np.full(rows, replication, dtype=np.int32),
+            "arm": pd.Categorical.from_codes(np.arange(rows), dtype=_ARM_DTYPE),
+            "employed_person_years": years,
+            "participants": participants,
+            "employed_person_years_per_participant": years / participants,
+            **{f"share_employed_{y}y": np.array(columns[f"share_employed_{y}y"][:rows], dtype=float) for y in (1, 2, 5)},
+            "job_starts": np.array(columns["job_starts"][:rows], dtype=np.int64),
+        }
+    )
 
 
 def staff_months(scenario: Scenario, desks: np.ndarray, months: list[dt.date], mid_days: np.ndarray) -> pd.DataFrame:
@@ -391,8 +566,10 @@ def staff_months(scenario: Scenario, desks: np.ndarray, months: list[dt.date], m
     names = [p.name for p in scenario.projects]
     n_months = mid_days.size
     fte_all = np.zeros((len(names), n_months))
+    by_project = desks[np.argsort(desks[:, 1], kind="stable")]  # each project's records in time order
+    bounds = np.searchsorted(by_project[:, 1], np.arange(len(names) + 1), side="left")
     for pi in range(len(names)):
-        rec = desks[desks[:, 1] == pi]
+        rec = by_project[bounds[pi] : bounds[pi + 1]]
         if rec.size == 0:
             fte = np.zeros(n_months)
             active = np.zeros(n_months)
@@ -402,43 +579,50 @@ def staff_months(scenario: Scenario, desks: np.ndarray, months: list[dt.date], m
             fte = np.where(ok, rec[np.maximum(idx, 0), 6], 0.0)
             active = np.where(ok, rec[np.maximum(idx, 0), 3], 0.0)
         fte_all[pi] = np.where(mid_days > end_day, np.minimum(fte, active / caseload), fte)
-    month64 = np.array([np.datetime64(m, "s") for m in months], dtype="datetime64[s]")
+    month64 = np.array(months, dtype="datetime64[s]")
     return pd.DataFrame(
         {
             "month": np.tile(month64, len(names)),
-            "project": pd.Categorical.from_codes(
-                np.repeat(np.arange(len(names)), n_months), categories=names
-            ),
+            "project": pd.Categorical.from_codes(np.repeat(np.arange(len(names)), n_months), dtype=_project_dtype(tuple(names))),
             "fte": fte_all.ravel(),
         }
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _project_dtype(names: tuple[str, ...]) -> pd.CategoricalDtype:
+    """The category dtype of a scenario's project names (built once: validating categories is not free)."""
+    return pd.CategoricalDtype(list(names))
 
 
 def _participant_states(scenario: Scenario, matrices: dict, participants: np.ndarray, months: list[dt.date]) -> pd.DataFrame:
     """Monthly state shares of the persons admitted in the programme arm, in both arms."""
     first = min(p.intake_start_date for p in scenario.projects)
     start = next(i for i, m in enumerate(months) if (m.year, m.month) >= (first.year, first.month))
-    rows = []
+    span, n_states = len(months) - start, len(STATES)
     denom = max(int(participants.sum()), 1)
-    for arm, mat in matrices.items():
-        sub = mat[participants][:, start:]
-        counts = np.stack([(sub == k).sum(axis=0) for k in range(len(STATES))], axis=1) / denom
-        c = {name: counts[:, k] for k, name in enumerate(STATES)}
-        rows.append(
-            pd.DataFrame(
-                {
-                    "month": [m.strftime("%Y-%m") for m in months[start:]],
-                    "arm": arm,
-                    "in_programme": c["in_programme"],
-                    "employed": c["employed_full_time"] + c["employed_part_time"],
-                    "employed_full_time": c["employed_full_time"],
-                    "education": c["education"],
-                    "social_assistance": c["social_assistance"] + c["assessment"] + c["waiting"],
-                    "other": c["other"],
-                }
-            )
-        )
-    return pd.concat(rows, ignore_index=True)
+    # Persons per (arm, month, state), one bincount per arm.
+    counts = np.stack(
+        [
+            np.bincount((mat[participants][:, start:].astype(np.int64) * span + np.arange(span)).ravel(), minlength=n_states * span)
+            .reshape(n_states, span)
+            .T
+            for mat in matrices.values()
+        ]
+    ) / denom
+    c = {name: counts[:, :, k].ravel() for k, name in enumerate(STATES)}  # arm-major, then month
+    return pd.DataFrame(
+        {
+            "month": [m.strftime("%Y-%m") for m in months[start:]] * len(matrices),
+            "arm": [arm for arm in matrices for _ in range(span)],
+            "in_programme": c["in_programme"],
+            "employed": c["employed_full_time"] + c["employed_part_time"],
+            "employed_full_time": c["employed_full_time"],
+            "education": c["education"],
+            "social_assistance": c["social_assistance"] + c["assessment"] + c["waiting"],
+            "other": c["other"],
+        }
+    )
 
 
 def employment_gap_by_month(participant_states: pd.DataFrame) -> pd.DataFrame:

@@ -84,8 +84,9 @@ class Population:
         """Number of referred persons."""
         return int(self.referral_day.size)
 
-    def frame(self, scenario: Scenario) -> pd.DataFrame:
-        """The persons as a table (the ``persons`` columns of docs/data_model.md, without outcomes)."""
+    def columns(self, scenario: Scenario) -> dict[str, np.ndarray | pd.Categorical]:
+        """The persons' columns, in order: the ``persons`` table of docs/data_model.md without the
+        replication and the outcomes."""
         origin = np.datetime64(scenario.simulation.start_date, "s")
         names = [p.name for p in scenario.projects]
         # Group name per (project, group index); index -1 (continuous intake) is the last column: "".
@@ -95,26 +96,24 @@ class Population:
             for gi, g in enumerate(p.groups):
                 table[pi, gi] = g.name
         group_names = table[self.project.astype(np.intp), self.group.astype(np.intp)] if self.size else np.empty(0, dtype=object)
-        return pd.DataFrame(
-            {
-                "person": np.arange(self.size, dtype=np.int32),
-                "project": pd.Categorical.from_codes(self.project, categories=names),
-                "group": pd.Categorical(group_names),
-                "sex": pd.Categorical.from_codes((~self.female).astype(np.int8), dtype=_SEX_DTYPE),
-                "age_at_referral_years": self.age_years,
-                "married": self.married,
-                "children_0_5": self.children_0_5,
-                "children_6_10": self.children_6_10,
-                "children_11_17": self.children_11_17,
-                "schooling": pd.Categorical.from_codes(self.schooling, dtype=_SCHOOLING_DTYPE),
-                "work_experience_home": pd.Categorical.from_codes(self.work_home, dtype=_WORK_HOME_DTYPE),
-                "work_experience_norway": pd.Categorical.from_codes(self.work_norway, dtype=_WORK_NORWAY_DTYPE),
-                "years_in_norway": self.years_in_norway,
-                "years_in_municipality": self.years_in_municipality,
-                "social_assistance_years": self.social_assistance_years,
-                "referral_date": origin + np.round(self.referral_day * 86400).astype("timedelta64[s]"),
-            }
-        )
+        return {
+            "person": np.arange(self.size, dtype=np.int32),
+            "project": pd.Categorical.from_codes(self.project, categories=names),
+            "group": pd.Categorical(group_names),
+            "sex": pd.Categorical.from_codes((~self.female).astype(np.int8), dtype=_SEX_DTYPE),
+            "age_at_referral_years": self.age_years,
+            "married": self.married,
+            "children_0_5": self.children_0_5,
+            "children_6_10": self.children_6_10,
+            "children_11_17": self.children_11_17,
+            "schooling": pd.Categorical.from_codes(self.schooling, dtype=_SCHOOLING_DTYPE),
+            "work_experience_home": pd.Categorical.from_codes(self.work_home, dtype=_WORK_HOME_DTYPE),
+            "work_experience_norway": pd.Categorical.from_codes(self.work_norway, dtype=_WORK_NORWAY_DTYPE),
+            "years_in_norway": self.years_in_norway,
+            "years_in_municipality": self.years_in_municipality,
+            "social_assistance_years": self.social_assistance_years,
+            "referral_date": origin + np.round(self.referral_day * 86400).astype("timedelta64[s]"),
+        }
 
 
 def _arrivals(streams: Streams, name: str, rate_per_day: float, start: float, end: float) -> np.ndarray:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from model.cba import _mean_arm_difference, _rows_of, economic_policy, mean_effects
+from model.cba import _mean_arm_difference, economic_policy, mean_effects
 from model.economics.discounting import discount_factors
 from model.economics.ledger import (
     PARTIES,
@@ -23,9 +23,13 @@ from model.economics.ledger import (
     transfers_net,
 )
 from model.economics.perspectives import EVALUATION_COLUMNS, evaluate, perspective_ledger
+from model.engine import EventLog, simulate
+from model.outcomes import Timeline, _month_grid, _state_matrix, tidy
+from model.population import draw_population
 from model.rng import Streams, _name_key
 from model.runner import run_replication, scenario_parameters
 from model.scenario import load_scenario
+from model.vocabulary import STATES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -78,13 +82,6 @@ def test_groupby_sum_equals_pandas_groupby():
         keys = ["r", "y", "f", "e"] if t % 2 else ["y", "f", "e"]
         ref = df.groupby(keys, observed=True, sort=True, as_index=False)[["a", "b"]].sum()
         pd.testing.assert_frame_equal(groupby_sum(df, keys, ["a", "b"]), ref, check_exact=True)
-
-
-def test_rows_of_equals_an_inner_merge(tables):
-    pm, part = tables["pm"], tables["part"]
-    for frame in (pm, pm.sample(frac=1.0, random_state=3)):
-        ref = frame.merge(part, on=["replication", "person"], how="inner")
-        pd.testing.assert_frame_equal(_rows_of(frame, part), ref, check_exact=True)
 
 
 # ------------------------------------------------------------------------------------------ economics
@@ -228,3 +225,118 @@ def test_evaluate_and_mean_effects_equal_the_reference(tables):
             persp = persp_sets[t % 3]
             pd.testing.assert_frame_equal(evaluate(frame, policy, params, persp), reference_evaluate(frame, policy, params, persp),
                                           check_exact=True)
+
+
+# ------------------------------------------------------------------------------------------ outcomes
+def reference_state_matrix(log, n, mid_days, before, persons=None):
+    """outcomes._state_matrix as first written (one binary search per person-month)."""
+    has = log.state >= 0
+    person, day, state = log.person[has], log.day[has], log.state[has]
+    order = np.lexsort((np.arange(person.size), day, person))
+    person, day, state = person[order], day[order], state[order]
+    span = float(max(mid_days.max(initial=0.0), day.max(initial=0.0)) + 10.0)
+    keys = person * span + day
+    who = np.arange(n) if persons is None else np.asarray(persons)
+    query = (who[:, None] * span + mid_days[None, :]).ravel()
+    idx = np.searchsorted(keys, query, side="right") - 1
+    ok = idx >= 0
+    found_person = np.where(ok, person[np.maximum(idx, 0)], -1)
+    rows = np.repeat(who, mid_days.size)
+    out = np.where(ok & (found_person == rows), state[np.maximum(idx, 0)], before)
+    return out.reshape(who.size, mid_days.size).astype(np.int8)
+
+
+def reference_persons_table(scenario, pop, admitted, replication):
+    persons = pd.DataFrame(pop.columns(scenario))
+    persons.insert(0, "replication", np.int32(replication))
+    persons["participant"] = np.isfinite(admitted)
+    origin64 = np.datetime64(scenario.simulation.start_date, "s")
+    adm = np.where(np.isfinite(admitted), admitted, 0.0)
+    persons["admission_date"] = np.where(persons["participant"].to_numpy(), origin64 + np.round(adm * 86400).astype("timedelta64[s]"),
+                                         np.datetime64("NaT", "s"))
+    return persons
+
+
+def reference_person_months(replication, states, first_month, month64):
+    pi, mi = np.nonzero(np.arange(month64.size)[None, :] >= first_month[:, None])
+    return pd.DataFrame({
+        "replication": np.int32(replication),
+        "arm": pd.Categorical.from_codes(np.repeat(np.arange(2, dtype=np.int8), pi.size), categories=["programme", "counterfactual"]),
+        "person": np.tile(pi.astype(np.int32), 2),
+        "month": np.tile(month64[mi], 2),
+        "state": pd.Categorical.from_codes(np.concatenate([states[arm][pi, mi] for arm in ("programme", "counterfactual")]), categories=list(STATES)),
+    })
+
+
+def reference_participant_states(scenario, matrices, participants, months):
+    first = min(p.intake_start_date for p in scenario.projects)
+    start = next(i for i, m in enumerate(months) if (m.year, m.month) >= (first.year, first.month))
+    rows, denom = [], max(int(participants.sum()), 1)
+    for arm, mat in matrices.items():
+        sub = mat[participants][:, start:]
+        counts = np.stack([(sub == k).sum(axis=0) for k in range(len(STATES))], axis=1) / denom
+        c = {name: counts[:, k] for k, name in enumerate(STATES)}
+        rows.append(pd.DataFrame({
+            "month": [m.strftime("%Y-%m") for m in months[start:]], "arm": arm, "in_programme": c["in_programme"],
+            "employed": c["employed_full_time"] + c["employed_part_time"], "employed_full_time": c["employed_full_time"],
+            "education": c["education"], "social_assistance": c["social_assistance"] + c["assessment"] + c["waiting"], "other": c["other"],
+        }))
+    return pd.concat(rows, ignore_index=True)
+
+
+def reference_staff_months(scenario, desks, months, mid_days):
+    end_day = float((scenario.simulation.referral_end_date - scenario.simulation.start_date).days)
+    caseload = scenario.follow_up.caseload_per_adviser
+    names = [p.name for p in scenario.projects]
+    fte_all = np.zeros((len(names), mid_days.size))
+    for pi in range(len(names)):
+        rec = desks[desks[:, 1] == pi]
+        fte, active = np.zeros(mid_days.size), np.zeros(mid_days.size)
+        if rec.size:
+            idx = np.searchsorted(rec[:, 0], mid_days, side="right") - 1
+            fte = np.where(idx >= 0, rec[np.maximum(idx, 0), 6], 0.0)
+            active = np.where(idx >= 0, rec[np.maximum(idx, 0), 3], 0.0)
+        fte_all[pi] = np.where(mid_days > end_day, np.minimum(fte, active / caseload), fte)
+    month64 = np.array([np.datetime64(m, "s") for m in months], dtype="datetime64[s]")
+    return pd.DataFrame({"month": np.tile(month64, len(names)),
+                         "project": pd.Categorical.from_codes(np.repeat(np.arange(len(names)), mid_days.size), categories=names),
+                         "fte": fte_all.ravel()})
+
+
+@pytest.fixture(scope="module", params=["tests/data/two_projects.toml", "scenarios/ny_sjanse_2005_2006.toml"])
+def simulated(request):
+    scen = load_scenario(ROOT / request.param)
+    params = scenario_parameters(scen)
+    streams = Streams(2, 1)
+    pop = draw_population(scen, params, streams)
+    return scen, pop, simulate(scen, params, pop, streams)
+
+
+def test_tidy_tables_equal_the_reference(simulated):
+    scen, pop, logs = simulated
+    out = tidy(scen, pop, logs, 1)
+    months, mid_days, month64, first_month = _month_grid(scen, pop)
+    admitted = Timeline.from_log(logs.programme, pop.size).admitted
+    matrices = {arm: reference_state_matrix(log, pop.size, mid_days, STATES.index("social_assistance"))
+                for arm, log in (("programme", logs.programme), ("counterfactual", logs.counterfactual))}
+    pd.testing.assert_frame_equal(out.persons, reference_persons_table(scen, pop, admitted, 1), check_exact=True)
+    pd.testing.assert_frame_equal(out.person_months, reference_person_months(1, matrices, first_month, month64), check_exact=True)
+    pd.testing.assert_frame_equal(out.participant_states.drop(columns="replication"),
+                                  reference_participant_states(scen, matrices, np.isfinite(admitted), months), check_exact=True)
+    pd.testing.assert_frame_equal(out.staff_months.drop(columns="replication"), reference_staff_months(scen, logs.desks, months, mid_days),
+                                  check_exact=True)
+
+
+def test_state_matrix_equals_the_reference_with_ties():
+    rng = np.random.default_rng(8)
+    mid_days = np.arange(14.0, 14.0 + 30.4 * 40, 30.4).round()
+    for t in range(40):
+        n, records = int(rng.integers(1, 30)), int(rng.integers(0, 400))
+        day = np.where(rng.random(records) < 0.3, rng.choice(mid_days, records), rng.uniform(-5.0, 1250.0, records))
+        day = np.where(rng.random(records) < 0.2, np.round(day), day)  # same-day records: log order decides
+        log = EventLog(person=rng.integers(0, n, records).astype(np.int32), day=day, event=np.zeros(records, np.int16),
+                       detail=np.zeros(records, np.int16), state=rng.integers(-1, len(STATES), records).astype(np.int8), sim_events=0)
+        if not (log.state >= 0).any():
+            continue
+        persons = None if t % 2 else np.flatnonzero(rng.random(n) < 0.6)
+        assert np.array_equal(_state_matrix(log, n, mid_days, 6, persons), reference_state_matrix(log, n, mid_days, 6, persons)), t

@@ -6,7 +6,9 @@ steps:
 
 1. :func:`count_states` aggregates person-months to counts by (replication, arm, year, Jan–Apr or
    May–Dec, state, under 25, married, children by age band) and counts the events that carry money.
-   This is the only step that touches rows; do it once per simulation.
+   This is the only step that touches rows; do it once per simulation. (:func:`person_month_counts`
+   counts rows given as arrays, e.g. straight from a simulation's state matrices;
+   :meth:`StateCounts.concat` joins replications counted apart.)
 2. :func:`ledger_from_counts` prices the counts with a policy and a parameter set (one PSA draw),
    vectorised over the count cells. :func:`build_ledger` is both steps in one call.
 
@@ -28,6 +30,7 @@ the arms is meaningful there.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -295,12 +298,14 @@ class StateCounts:
             (once per person and milestone) and ``assessment`` (programme arm; see
             ``assessment_source``).
         basis: the last ``basis_months`` simulated months by (replication, arm, state, married,
-            children…) with ``months_per_year`` (annualised), in_programme relabelled as
-            social_assistance: the level the extrapolation starts from.
-        replications: the replication ids.
-        first_month: the first simulated month.
-        horizon_month: the last simulated month.
-        basis_months: number of months in the extrapolation basis (≤ 12).
+            children…) with ``months`` (count of person-months) and ``months_per_year``
+            (annualised), in_programme relabelled as social_assistance: the level the
+            extrapolation starts from.
+        replications: the replication ids (those with person-months).
+        first_month: the first simulated month (NaT without person-months).
+        horizon_month: the last simulated month (NaT without person-months).
+        basis_months: number of months in the extrapolation basis (≤ 12; 0 without
+            person-months).
         assessment_source: the events counted as assessments: ``assessment_started``, or
             ``referred`` when the table has no ``assessment_started`` (every referred person is
             assessed), or ``none``.
@@ -314,6 +319,75 @@ class StateCounts:
     horizon_month: pd.Timestamp
     basis_months: int
     assessment_source: str = "assessment_started"
+
+    @classmethod
+    def concat(cls, parts: Sequence[StateCounts]) -> StateCounts:
+        """The counts of several replications together: what :func:`count_states` gives on their
+        tables concatenated (exact: the parts' cells and basis count person-months of distinct
+        replications; the annualisation of the basis is recomputed from its counts).
+
+        Args:
+            parts: counts of distinct replications with the same horizon month. A part without
+                person-months (no replications, e.g. a replication without participants) adds only
+                its money events.
+
+        Returns:
+            The counts of all parts: rows sorted by replication, the first and horizon months and
+            the basis over all parts; assessments counted from the events of the first of
+            ``assessment_started``, ``referred`` that any part counts from (a part that counts
+            another source had none of those events).
+
+        Raises:
+            ValueError: no part has person-months, a replication is in two parts, or the horizon
+                months differ.
+        """
+        filled = [p for p in parts if len(p.replications)]
+        if not filled:
+            raise ValueError("no person-months in any part: nothing to price")
+        reps = np.concatenate([p.replications for p in filled])
+        if np.unique(reps).size != reps.size:
+            raise ValueError("a replication is in more than one part")
+        horizon = filled[0].horizon_month
+        if any(p.horizon_month != horizon for p in filled):
+            raise ValueError("the parts end in different horizon months")
+        first = min(p.first_month for p in filled)
+        basis_months = min(12, (horizon.year - first.year) * 12 + horizon.month - first.month + 1)
+        basis = _by_replication([p.basis for p in filled])
+        basis["months_per_year"] = basis["months"].to_numpy() * 12.0 / basis_months
+        sources = {p.assessment_source for p in parts}
+        source = next((s for s in ("assessment_started", "referred") if s in sources), "none")
+        events = [
+            p.events
+            if p.assessment_source == source
+            else p.events[p.events["event"] != "assessment"]
+            for p in parts
+        ]
+        events = [e for e in events if len(e)]
+        empty = np.empty(0, dtype=np.int64)
+        return cls(
+            cells=_by_replication([p.cells for p in filled]),
+            events=(
+                _by_replication(events)
+                if events
+                else money_event_counts(empty, empty, empty, empty.astype(bool))
+            ),
+            basis=basis,
+            replications=np.sort(reps),
+            first_month=first,
+            horizon_month=horizon,
+            basis_months=basis_months,
+            assessment_source=source,
+        )
+
+
+def _by_replication(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Non-empty frames of distinct replications, one after another, rows ordered by replication
+    (stable: each frame keeps its order)."""
+    out = pd.concat(frames, ignore_index=True)
+    rep = out["replication"].to_numpy()
+    if (np.diff(rep) < 0).any():
+        out = out.take(np.argsort(rep, kind="stable")).reset_index(drop=True)
+    return out
 
 
 def category_codes(series: pd.Series, names: tuple[str, ...], column: str) -> np.ndarray:
@@ -400,8 +474,6 @@ def count_states(
     arm = category_codes(person_months["arm"], ARMS, "arm")
     state = category_codes(person_months["state"], STATES, "state")
     month_no = _month_numbers(person_months["month"])
-    year = month_no // 12 + 1970
-    may_dec = (month_no % 12 + 1 >= 5).astype(np.int64)
 
     # Person attributes, looked up by (replication, person).
     p_rep = persons["replication"].to_numpy(np.int64)
@@ -432,16 +504,105 @@ def count_states(
     age = age_ref + (mid_month - ref_day).astype(np.int64) / 365.25
     under_25 = (age < 25.0).astype(np.int64)
 
+    # Money events: incentive milestones (any arm) and assessments (programme arm only).
+    # (Row masks on the columns as they are: comparing a categorical with a string is cheap.)
+    is_inc = (events["event"] == "incentive_milestone").to_numpy(dtype=bool)
+    in_prog = (events["arm"] == "programme").to_numpy(dtype=bool)
+    assessment_source = "assessment_started"
+    is_assess = in_prog & (events["event"] == "assessment_started").to_numpy(dtype=bool)
+    if not is_assess.any():
+        # Tables without assessment_started: every referred person is assessed (IMDi 4-2007 table 3,
+        # "referred and assessed").
+        assessment_source = "referred"
+        is_assess = in_prog & (events["event"] == "referred").to_numpy(dtype=bool)
+    if not is_assess.any():
+        assessment_source = "none"
+    # One payment per person and milestone: repeats of (replication, arm, person, milestone) drop;
+    # the first in time counts.
+    inc = events[is_inc]
+    i_rep = inc["replication"].to_numpy(np.int64)
+    i_arm = category_codes(inc["arm"], ARMS, "arm")
+    i_month = _month_numbers(inc["time"])
+    if len(inc):
+        time_ns = np.asarray(pd.to_datetime(inc["time"]).to_numpy()).astype("datetime64[ns]")
+        keep = first_milestones(
+            i_rep,
+            i_arm,
+            inc["person"].to_numpy(np.int64),
+            pd.factorize(inc["detail"].astype(str))[0],
+            time_ns.view(np.int64),
+        )
+        i_rep, i_arm, i_month = i_rep[keep], i_arm[keep], i_month[keep]
+    assess = events[is_assess]
+    ev_counts = money_event_counts(
+        np.concatenate([i_rep, assess["replication"].to_numpy(np.int64)]),
+        np.concatenate([i_arm, np.full(len(assess), _A["programme"], dtype=np.int64)]),
+        np.concatenate([i_month, _month_numbers(assess["time"])]),
+        np.concatenate([np.ones(i_rep.size, dtype=bool), np.zeros(len(assess), dtype=bool)]),
+    )
     reps = np.sort(pd.unique(np.concatenate([p_rep, pm_rep])))
-    rep_pos = np.searchsorted(reps, pm_rep)
-    y0 = int(year.min())
+    return person_month_counts(
+        reps,
+        pm_rep,
+        arm,
+        month_no,
+        state,
+        under_25,
+        married,
+        kids,
+        ev_counts,
+        assessment_source,
+    )
+
+
+def person_month_counts(
+    replications: np.ndarray,
+    replication: np.ndarray,
+    arm: np.ndarray,
+    month: np.ndarray,
+    state: np.ndarray,
+    under_25: np.ndarray,
+    married: np.ndarray,
+    children: list[np.ndarray],
+    events: pd.DataFrame,
+    assessment_source: str,
+    person_months: np.ndarray | None = None,
+) -> StateCounts:
+    """The :class:`StateCounts` of person-month rows given as arrays (one entry per row).
+
+    The rows may come in any order and repeat keys: the cells are sorted by their keys and sum the
+    rows' integer counts (exact).
+
+    Args:
+        replications: the replication ids of the counts, sorted (every row's among them).
+        replication: replication id per row.
+        arm: arm code per row (index into :data:`ARMS`).
+        month: calendar month per row, as months since 1970-01.
+        state: state code per row (index into :data:`STATES`).
+        under_25: per row, whether the person is under 25 at mid-month (0/1).
+        married: per row, whether the person is married (0/1).
+        children: per row, the numbers of children aged 0-5, 6-10 and 11-17 (non-negative).
+        events: the money-event counts (:func:`money_event_counts`).
+        assessment_source: the events counted as assessments (see :class:`StateCounts`).
+        person_months: per row, the number of person-months it stands for (whole numbers; default
+            one each).
+
+    Returns:
+        The counts; the first and horizon months are the rows' first and last months (without rows:
+        no cells, no basis, NaT months and ``basis_months`` 0, e.g. a replication without
+        participants, which adds only its money events to :meth:`StateCounts.concat`).
+    """
+    rep_pos = np.searchsorted(replications, replication)
+    weight = np.ones(month.size) if person_months is None else person_months
+    year = month // 12 + 1970
+    may_dec = (month % 12 + 1 >= 5).astype(np.int64)
+    y0 = int(year.min()) if year.size else 0
     cols, months = _group(
-        [rep_pos, arm, year - y0, may_dec, state, under_25, married, *kids],
-        weights=np.ones(len(year)),
+        [rep_pos, arm, year - y0, may_dec, state, under_25, married, *children], weights=weight
     )
     cells = pd.DataFrame(
         {
-            "replication": reps[cols[0]],
+            "replication": replications[cols[0]],
             "arm": cols[1],
             "year": cols[2] + y0,
             "may_dec": cols[3].astype(bool),
@@ -456,76 +617,81 @@ def count_states(
     )
 
     # Extrapolation basis: the last 12 simulated months, in_programme counted as social assistance.
-    horizon_no = int(month_no.max())
-    first_no = int(month_no.min())
-    basis_months = min(12, horizon_no - first_no + 1)
-    sel = month_no > horizon_no - basis_months
+    horizon_no = int(month.max()) if month.size else 0
+    first_no = int(month.min()) if month.size else 0
+    basis_months = min(12, horizon_no - first_no + 1) if month.size else 0
+    sel = month > horizon_no - basis_months
     b_state = state[sel].copy()
     b_state[b_state == _S["in_programme"]] = _S["social_assistance"]
     bcols, bmonths = _group(
-        [rep_pos[sel], arm[sel], b_state, married[sel], *(k[sel] for k in kids)],
-        weights=np.ones(int(sel.sum())),
+        [rep_pos[sel], arm[sel], b_state, married[sel], *(k[sel] for k in children)],
+        weights=weight[sel],
     )
     basis = pd.DataFrame(
         {
-            "replication": reps[bcols[0]],
+            "replication": replications[bcols[0]],
             "arm": bcols[1],
             "state": bcols[2],
             "married": bcols[3].astype(bool),
             "children_0_5": bcols[4],
             "children_6_10": bcols[5],
             "children_11_17": bcols[6],
-            "months_per_year": bmonths * 12.0 / basis_months,
+            "months": bmonths,
+            "months_per_year": bmonths * 12.0 / max(basis_months, 1),
         }
     )
+    return StateCounts(
+        cells=cells,
+        events=events,
+        basis=basis,
+        replications=replications,
+        first_month=pd.Timestamp(np.datetime64(first_no, "M")) if month.size else pd.NaT,
+        horizon_month=pd.Timestamp(np.datetime64(horizon_no, "M")) if month.size else pd.NaT,
+        basis_months=basis_months,
+        assessment_source=assessment_source,
+    )
 
-    # Money events: incentive milestones (any arm) and assessments (programme arm only).
-    # (Row masks on the columns as they are: comparing a categorical with a string is cheap.)
-    is_inc = (events["event"] == "incentive_milestone").to_numpy(dtype=bool)
-    in_prog = (events["arm"] == "programme").to_numpy(dtype=bool)
-    assessment_source = "assessment_started"
-    is_assess = in_prog & (events["event"] == "assessment_started").to_numpy(dtype=bool)
-    if not is_assess.any():
-        # Tables without assessment_started: every referred person is assessed (IMDi 4-2007 table 3,
-        # "referred and assessed").
-        assessment_source = "referred"
-        is_assess = in_prog & (events["event"] == "referred").to_numpy(dtype=bool)
-    if not is_assess.any():
-        assessment_source = "none"
-    # One payment per person and milestone: repeats of (replication, arm, person, milestone) drop; the
-    # first in time counts.
-    inc = events[is_inc]
-    i_rep = inc["replication"].to_numpy(np.int64)
-    i_arm = category_codes(inc["arm"], ARMS, "arm")
-    i_month = _month_numbers(inc["time"])
-    if len(inc):
-        i_person = inc["person"].to_numpy(np.int64)
-        i_detail = pd.factorize(inc["detail"].astype(str))[0]
-        i_time = np.asarray(pd.to_datetime(inc["time"]).to_numpy()).astype("datetime64[ns]").view(np.int64)
-        order = np.lexsort((i_time, i_detail, i_person, i_arm, i_rep))
-        keys = np.stack([i_rep, i_arm, i_person, i_detail])[:, order]
-        first = np.ones(order.size, dtype=bool)
-        first[1:] = (keys[:, 1:] != keys[:, :-1]).any(axis=0)
-        keep = order[first]
-        i_rep, i_arm, i_month = i_rep[keep], i_arm[keep], i_month[keep]
-    assess = events[is_assess]
-    ev_rep = np.concatenate([i_rep, assess["replication"].to_numpy(np.int64)])
-    if ev_rep.size:
-        ev_arm = np.concatenate([i_arm, np.full(len(assess), _A["programme"], dtype=np.int64)])
-        ev_year = np.concatenate([i_month, _month_numbers(assess["time"])]) // 12 + 1970
-        ev_kind = np.concatenate([np.ones(i_rep.size, dtype=np.int64), np.zeros(len(assess), dtype=np.int64)])
-        rows, counts = np.unique(np.stack([ev_rep, ev_arm, ev_year, ev_kind], axis=1), axis=0, return_counts=True)
-        ev_counts = pd.DataFrame(
-            {
-                "replication": rows[:, 0],
-                "arm": rows[:, 1],
-                "year": rows[:, 2],
-                "event": pd.array(np.array(["assessment", "incentive_milestone"], dtype=object)[rows[:, 3]], dtype="str"),
-                "count": counts.astype(float),
-            }
-        )
-    else:
-        ev_counts = pd.DataFrame(
+
+def first_milestones(
+    replication: np.ndarray,
+    arm: np.ndarray,
+    person: np.ndarray,
+    milestone: np.ndarray,
+    time: np.ndarray,
+) -> np.ndarray:
+    """Which incentive-milestone events are paid: one per (replication, arm, person, milestone).
+
+    Args:
+        replication, arm, person, milestone: integer keys per event (any codes).
+        time: when, as numbers that order like the times (ties: the earlier row).
+
+    Returns:
+        Indices of the first event in time of each key, ordered by key.
+    """
+    order = np.lexsort((time, milestone, person, arm, replication))
+    keys = np.stack([replication, arm, person, milestone])[:, order]
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = (keys[:, 1:] != keys[:, :-1]).any(axis=0)
+    return order[first]
+
+
+def money_event_counts(
+    replication: np.ndarray, arm: np.ndarray, month: np.ndarray, incentive: np.ndarray
+) -> pd.DataFrame:
+    """The ``events`` of :class:`StateCounts` from the money events, one entry per event.
+
+    Args:
+        replication: replication id per event.
+        arm: arm code per event (index into :data:`ARMS`).
+        month: calendar month per event, as months since 1970-01.
+        incentive: True for a paid incentive milestone (:func:`first_milestones`), False for an
+            assessment.
+
+    Returns:
+        One row per (replication, arm, year, event), sorted, with ``count`` (float).
+    """
+    if replication.size == 0:
+        return pd.DataFrame(
             {"replication": [], "arm": [], "year": [], "event": [], "count": []}
         ).astype(
             {
@@ -536,16 +702,29 @@ def count_states(
                 "count": float,
             }
         )
-
-    return StateCounts(
-        cells=cells,
-        events=ev_counts,
-        basis=basis,
-        replications=reps,
-        first_month=pd.Timestamp(np.datetime64(first_no, "M")),
-        horizon_month=pd.Timestamp(np.datetime64(horizon_no, "M")),
-        basis_months=basis_months,
-        assessment_source=assessment_source,
+    keys = np.stack(
+        [
+            replication.astype(np.int64),
+            arm.astype(np.int64),
+            month.astype(np.int64) // 12 + 1970,
+            incentive.astype(np.int64),
+        ]
+    )
+    # The distinct key rows in lexicographic order and their counts (np.unique(axis=0), faster).
+    keys = keys[:, np.lexsort(keys[::-1])]
+    start = np.flatnonzero(np.concatenate([[True], (keys[:, 1:] != keys[:, :-1]).any(axis=0)]))
+    rows = keys[:, start]
+    return pd.DataFrame(
+        {
+            "replication": rows[0],
+            "arm": rows[1],
+            "year": rows[2],
+            "event": pd.array(
+                np.array(["assessment", "incentive_milestone"], dtype=object)[rows[3]],
+                dtype="str",
+            ),
+            "count": np.diff(np.append(start, keys.shape[1])).astype(float),
+        }
     )
 
 

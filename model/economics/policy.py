@@ -187,25 +187,25 @@ class EconomicPolicy:
             scenario: a validated scenario.
             **overrides: fields to set instead of the scenario's values.
         """
-        sim = scenario.simulation
-        start = dt.date(sim.start_date.year, sim.start_date.month, 1)
-        months = pd.date_range(start, sim.horizon_date, freq="MS")
-        fte = pd.Series(
-            [float(scenario.total_fte_on(dt.date(m.year, m.month, 15))) for m in months],
-            index=months,
-        )
         values = {
             "stipend_level": scenario.stipend.level,
             "g_multiple_per_year": scenario.stipend.g_multiple_per_year,
             "under_25_fraction": scenario.stipend.under_25_fraction,
             "absence_deduction": scenario.stipend.absence_deduction,
             "income_offset": scenario.stipend.income_offset,
-            "staff_fte_by_month": fte,
             "price_year": scenario.analysis.price_year,
             "analysis_horizon_years": scenario.analysis.analysis_horizon_years,
             "discounting": scenario.analysis.discounting,
         }
         values.update(overrides)
+        if "staff_fte_by_month" not in values:  # the scheduled staff (built only when needed)
+            sim = scenario.simulation
+            start = dt.date(sim.start_date.year, sim.start_date.month, 1)
+            months = pd.date_range(start, sim.horizon_date, freq="MS")
+            values["staff_fte_by_month"] = pd.Series(
+                [float(scenario.total_fte_on(dt.date(m.year, m.month, 15))) for m in months],
+                index=months,
+            )
         return cls.from_values(file=str(getattr(scenario, "path", "scenario")), **values)
 
     def replace(self, **changes: Any) -> EconomicPolicy:
