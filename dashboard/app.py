@@ -7,16 +7,19 @@ A thin shell over the library (no model logic here): scenarios are loaded and va
 ``model.artifacts``. Start it with ``make dashboard`` (port 8501, ``PORT=…`` overrides).
 
 Settings read from the environment / URL: ``NYSJANSE_DASHBOARD_REPLICATIONS`` or ``?replications=N``
-(the default number of replications, 10).
+(the default number of replications, 10); ``NYSJANSE_DASHBOARD_WORKERS`` (processes that simulate
+replications in parallel; default: the machine's CPUs, 1 = in the page's process).
 """
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import copy
 import dataclasses
 import datetime as dt
 import io
 import json
+import multiprocessing as mp
 import os
 import re
 import sys
@@ -24,6 +27,7 @@ import tempfile
 import threading
 import time
 import traceback
+import types
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -181,6 +185,40 @@ def default_replications() -> int:
     return min(max(n, 2), 200)
 
 
+def dashboard_workers() -> int:
+    """Processes for simulating: NYSJANSE_DASHBOARD_WORKERS, else the machine's CPUs."""
+    raw = os.environ.get("NYSJANSE_DASHBOARD_WORKERS") or str(os.cpu_count() or 1)
+    try:
+        return max(int(raw), 1)
+    except ValueError:
+        return 1
+
+
+@st.cache_resource(show_spinner=False)
+def process_pool(workers: int) -> cf.ProcessPoolExecutor | None:
+    """One pool of worker processes for the server's lifetime (started once, kept warm; None: serial).
+
+    Forkserver start: the workers do not inherit the server's threads, and they are forked from a server
+    that has imported the model. Streamlit runs this page as ``__main__``, which multiprocessing would
+    re-run in every worker; so all workers are started here, at once, while ``__main__`` is a bare module
+    (a worker is never started later: the pool would be broken before). Replications are pure functions
+    of (scenario, parameters, seed, index), so the pool changes no number.
+    """
+    if workers <= 1:
+        return None
+    context = mp.get_context("forkserver")
+    context.set_forkserver_preload(["model.runner"])
+    page = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        started = [pool.submit(os.getpid) for _ in range(workers)]  # each submit starts one worker
+    finally:
+        sys.modules["__main__"] = page
+    cf.wait(started)
+    return pool
+
+
 def _changed(value: float, base: float, tol: float = 1e-9) -> bool:
     return abs(float(value) - float(base)) > tol
 
@@ -274,7 +312,13 @@ def simulate_and_price(
     started = time.perf_counter()
     params = scenario_parameters(_scenario)
     result = run_scenario(
-        _scenario, replications, seed, params, progress=_progress.advance if _progress else None
+        _scenario,
+        replications,
+        seed,
+        params,
+        progress=_progress.advance if _progress else None,
+        tables=False,  # the page shows flows, shares, desks and money: no per-person tables
+        executor=process_pool(dashboard_workers()),
     )
     evaluation = evaluate_outcomes(_scenario, params, result.outcomes)
     summary = summarize(result)

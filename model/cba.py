@@ -155,7 +155,7 @@ def evaluate_parameters(scenario: Scenario, params: ParameterSet, seed: int, rep
         replications: inner replications.
         first: index of the first replication.
     """
-    outcomes = [run_replication(scenario, params, seed, r) for r in range(first, first + replications)]
+    outcomes = [run_replication(scenario, params, seed, r, tables=False) for r in range(first, first + replications)]
     return evaluate_outcomes(scenario, params, outcomes)
 
 

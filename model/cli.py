@@ -674,7 +674,8 @@ def psa(
     OUT/psa_summary.json (results only: identical bytes for any --workers/--scheduler), OUT/psa_draws.csv
     (parameter values and results per draw) and OUT/manifest.json (timings, executor, chunks reused).
     """
-    from model.psa import executor_for, run_psa, write_outputs
+    from model.parallel import executor_for
+    from model.psa import run_psa, write_outputs
 
     started = dt.datetime.now(dt.UTC)
     scen = load_scenario(scenario, set_ or [])

@@ -196,9 +196,9 @@ class ReplicationOutcome:
     """Tidy outcomes of one replication."""
 
     replication: int
-    persons: pd.DataFrame
-    person_months: pd.DataFrame
-    events: pd.DataFrame
+    persons: pd.DataFrame | None  # None when tidied without the per-person tables
+    person_months: pd.DataFrame | None
+    events: pd.DataFrame | None
     flows: dict  # report date ISO → {"all": flows, "women": …, "men": …, "groups": {...}, reasons}
     participant_states: pd.DataFrame  # month, arm, share columns
     desks: pd.DataFrame  # project, time, kind, active, capacity, waiting, filled_fte (programme arm)
@@ -253,35 +253,27 @@ def _person_months_table(replication: int, states: dict[str, np.ndarray], first_
 
 
 def tidy(
-    scenario: Scenario, pop: Population, logs: ReplicationLogs, replication: int
+    scenario: Scenario, pop: Population, logs: ReplicationLogs, replication: int, *, tables: bool = True
 ) -> ReplicationOutcome:
-    """Turn one replication's event logs into the tidy tables of docs/data_model.md."""
+    """Turn one replication's event logs into the tidy tables of docs/data_model.md.
+
+    Args:
+        tables: build the per-person tables ``persons``, ``person_months`` and ``events`` (else they are
+            None); the flows, state shares, desks, staff, counts and employment are built either way.
+    """
     origin = scenario.simulation.start_date
     n = pop.size
     timeline = Timeline.from_log(logs.programme, n)
-    persons = _persons_table(scenario, pop, timeline.admitted, replication)
     origin64 = np.datetime64(origin, "s")
     months, mid_days, month64, month_index_of_referral = _month_grid(scenario, pop)
 
     arm_logs = (logs.programme, logs.counterfactual)
     matrices = {arm: _state_matrix(log, n, mid_days, STATE_CODE["social_assistance"]) for arm, log in zip(ARMS, arm_logs, strict=True)}
-    person_months = _person_months_table(replication, matrices, month_index_of_referral, month64)
-
-    # Events of both arms, ordered by arm, person and time (stable: the log order within a second).
-    arm_code = np.concatenate([np.full(log.person.size, a, dtype=np.int8) for a, log in enumerate(arm_logs)])
-    person = np.concatenate([log.person for log in arm_logs])
-    when = origin64 + np.concatenate([np.round(log.day * 86400).astype("timedelta64[s]") for log in arm_logs])
-    order = np.lexsort((when, person, arm_code))
-    events = pd.DataFrame(
-        {
-            "replication": np.int32(replication),
-            "arm": pd.Categorical.from_codes(arm_code[order], dtype=_ARM_DTYPE),
-            "person": person[order],
-            "time": when[order],
-            "event": pd.Categorical.from_codes(np.concatenate([log.event for log in arm_logs])[order], dtype=_EVENT_DTYPE),
-            "detail": pd.Categorical.from_codes(np.concatenate([log.detail for log in arm_logs])[order], dtype=_DETAIL_DTYPE),
-        }
-    )
+    persons = person_months = events = None
+    if tables:
+        persons = _persons_table(scenario, pop, timeline.admitted, replication)
+        person_months = _person_months_table(replication, matrices, month_index_of_referral, month64)
+        events = _events_table(arm_logs, origin64, replication)
 
     flows = {}
     female = pop.female
@@ -336,6 +328,24 @@ def tidy(
         counts=participant_counts(scenario, pop, logs, replication, who, part_states, first_month, months),
         employment=participant_employment(scenario, logs, replication, who, timeline.admitted[who], part_states, first_month, months),
         sim_events=logs.programme.sim_events + logs.counterfactual.sim_events,
+    )
+
+
+def _events_table(arm_logs: tuple[EventLog, EventLog], origin64: np.datetime64, replication: int) -> pd.DataFrame:
+    """Events of both arms, ordered by arm, person and time (stable: the log order within a second)."""
+    arm_code = np.concatenate([np.full(log.person.size, a, dtype=np.int8) for a, log in enumerate(arm_logs)])
+    person = np.concatenate([log.person for log in arm_logs])
+    when = origin64 + np.concatenate([np.round(log.day * 86400).astype("timedelta64[s]") for log in arm_logs])
+    order = np.lexsort((when, person, arm_code))
+    return pd.DataFrame(
+        {
+            "replication": np.int32(replication),
+            "arm": pd.Categorical.from_codes(arm_code[order], dtype=_ARM_DTYPE),
+            "person": person[order],
+            "time": when[order],
+            "event": pd.Categorical.from_codes(np.concatenate([log.event for log in arm_logs])[order], dtype=_EVENT_DTYPE),
+            "detail": pd.Categorical.from_codes(np.concatenate([log.detail for log in arm_logs])[order], dtype=_DETAIL_DTYPE),
+        }
     )
 
 

@@ -25,8 +25,7 @@ import math
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -137,38 +136,6 @@ def _saved_chunk(path: Path, expected: pd.DataFrame) -> pd.DataFrame | None:
     if not set(RESULT_COLUMNS) <= set(saved.columns):
         return None
     return saved
-
-
-@contextmanager
-def executor_for(workers: int = 1, scheduler: str | None = None) -> Iterator[cf.Executor | None]:
-    """The executor for ``workers`` local processes (None: serial) or a Dask cluster at ``scheduler``.
-
-    A Dask scheduler address (``tcp://host:8786``) gives the cluster's ``concurrent.futures`` executor
-    (``distributed.Client(address).get_executor()``); its workers must be able to import ``model``.
-    """
-    if scheduler:
-        from distributed import Client
-
-        try:
-            client = Client(scheduler, timeout="20s")
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise InputError("command line", "--scheduler", scheduler,
-                             f"the address of a running dask.distributed scheduler, e.g. tcp://host:8786 ({type(exc).__name__}: {exc})") from None
-        try:
-            yield client.get_executor()
-        finally:
-            client.close()
-        return
-    if workers > 1:
-        pool = cf.ProcessPoolExecutor(max_workers=workers)
-        try:
-            yield pool
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        pool.shutdown()
-        return
-    yield None
 
 
 def run_psa(
@@ -374,7 +341,6 @@ __all__ = [
     "chunk_ranges",
     "default_chunk_size",
     "evaluate_chunk",
-    "executor_for",
     "psa_summary",
     "run_psa",
     "write_outputs",

@@ -6,6 +6,7 @@ run in any order, in any process, and give the same numbers.
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ import pandas as pd
 from model.engine import simulate
 from model.errors import InputError
 from model.outcomes import FLOW_KEYS, ReplicationOutcome, tidy
+from model.parallel import map_chunks, split
 from model.parameters import ParameterSet, default_parameters, load_parameters
 from model.population import draw_population
 from model.rng import Streams
@@ -38,12 +40,21 @@ def scenario_parameters(scenario: Scenario) -> ParameterSet:
     return params.with_values(values) if values else params
 
 
-def run_replication(scenario: Scenario, params: ParameterSet, seed: int, replication: int) -> ReplicationOutcome:
-    """Simulate one replication of both arms and return its tidy outcomes."""
+def run_replication(scenario: Scenario, params: ParameterSet, seed: int, replication: int, *, tables: bool = True) -> ReplicationOutcome:
+    """Simulate one replication of both arms and return its tidy outcomes.
+
+    Args:
+        tables: also build the per-person tables (``persons``, ``person_months``, ``events``); without
+            them the outcome still has everything the summary and the economics read.
+    """
     streams = Streams(seed, replication)
     pop = draw_population(scenario, params, streams)
     logs = simulate(scenario, params, pop, streams)
-    return tidy(scenario, pop, logs, replication)
+    return tidy(scenario, pop, logs, replication, tables=tables)
+
+
+def _run_chunk(scenario: Scenario, params: ParameterSet, seed: int, tables: bool, indices: list[int]) -> list[ReplicationOutcome]:
+    return [run_replication(scenario, params, seed, r, tables=tables) for r in indices]
 
 
 @dataclass
@@ -62,8 +73,16 @@ class RunResult:
         return len(self.outcomes)
 
     def table(self, name: str) -> pd.DataFrame:
-        """One tidy table over all replications: ``persons``, ``person_months``, ``events`` or ``participant_states``."""
-        return pd.concat([getattr(o, name) for o in self.outcomes], ignore_index=True)
+        """One tidy table over all replications: ``persons``, ``person_months``, ``events``,
+        ``participant_states``, ``desks`` or ``staff_months``.
+
+        Raises:
+            ValueError: a per-person table of a run made without them (``tables=False``).
+        """
+        frames = [getattr(o, name) for o in self.outcomes]
+        if any(f is None for f in frames):
+            raise ValueError(f"the run was made without the per-person tables (tables=False): no {name!r}")
+        return pd.concat(frames, ignore_index=True)
 
 
 def run_scenario(
@@ -73,24 +92,35 @@ def run_scenario(
     params: ParameterSet | None = None,
     progress: Callable[[int], None] | None = None,
     indices: Iterable[int] | None = None,
+    *,
+    tables: bool = True,
+    executor: cf.Executor | None = None,
 ) -> RunResult:
-    """Run ``replications`` replications serially.
+    """Run ``replications`` replications, serially or on an executor (the same numbers either way).
 
     Args:
         scenario: the scenario.
         replications: how many.
         seed: the root seed (SeedSequence entropy).
         params: parameters to use (default: the scenario's registry).
-        progress: called with 1 after each replication (e.g. a progress bar's ``advance``).
+        progress: called with the number of replications done as they finish (e.g. a progress bar's
+            ``advance``): after each one serially, after each chunk on an executor.
         indices: explicit replication indices (default ``range(replications)``).
+        tables: build the per-person tables (see :func:`run_replication`); the summary, the state shares,
+            the desks and the economics do not need them.
+        executor: run chunks of replications here (:func:`model.parallel.executor_for`: local processes or
+            a Dask cluster); the outcomes come back in replication order.
     """
     params = params or scenario_parameters(scenario)
     started = time.perf_counter()
-    outcomes = []
-    for rep in indices if indices is not None else range(replications):
-        outcomes.append(run_replication(scenario, params, seed, rep))
-        if progress:
-            progress(1)
+    reps = list(indices) if indices is not None else list(range(replications))
+    if executor is None:
+        chunks = [[r] for r in reps]
+    else:
+        # A few chunks per worker: balanced, and progress as they finish, without a task per replication.
+        workers = getattr(executor, "_max_workers", None) or 2
+        chunks = split(reps, 4 * workers)
+    outcomes = map_chunks(_run_chunk, (scenario, params, seed, tables), chunks, executor, progress)
     return RunResult(scenario, params, seed, outcomes, time.perf_counter() - started)
 
 

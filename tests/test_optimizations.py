@@ -340,3 +340,30 @@ def test_state_matrix_equals_the_reference_with_ties():
             continue
         persons = None if t % 2 else np.flatnonzero(rng.random(n) < 0.6)
         assert np.array_equal(_state_matrix(log, n, mid_days, 6, persons), reference_state_matrix(log, n, mid_days, 6, persons)), t
+
+
+def _desk_months_loop(scenario, desks: pd.DataFrame) -> np.ndarray:
+    """The plain reading of ``desk_months``: one desk at a time, a step function at the mid-months."""
+    from model.outcomes import month_starts
+
+    first = min(p.intake_start_date for p in scenario.projects)
+    months = month_starts(first, scenario.simulation.horizon_date)
+    mids = np.array([np.datetime64(m, "s") + np.timedelta64(14, "D") for m in months])
+    cols = ["active", "capacity", "waiting", "filled_fte"]
+    total = np.zeros((len(mids), len(cols)))
+    for _, rec in desks.groupby(["replication", "project"], observed=True, sort=False):
+        idx = np.searchsorted(rec["time"].to_numpy().astype("datetime64[s]"), mids, side="right") - 1
+        total += np.where((idx >= 0)[:, None], rec[cols].to_numpy(dtype=float)[np.maximum(idx, 0)], 0.0)
+    return total / desks["replication"].nunique()
+
+
+@pytest.mark.parametrize("path", ["scenarios/ny_sjanse_2005_2006.toml", "scenarios/jobbsjansen_sarpsborg.toml"])
+def test_desk_months_equals_the_loop_over_desks(path: str) -> None:
+    from model.runner import run_scenario, scenario_parameters
+    from model.scenario import load_scenario
+    from model.staffing import desk_months
+
+    scen = load_scenario(ROOT / path)
+    desks = run_scenario(scen, 3, 5, scenario_parameters(scen), tables=False).table("desks")
+    got = desk_months(scen, desks)[["active", "capacity", "waiting", "filled_fte"]].to_numpy()
+    np.testing.assert_array_equal(got, _desk_months_loop(scen, desks))

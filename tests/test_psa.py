@@ -22,7 +22,8 @@ import pytest
 import model.psa as psa_module
 from model.cba import evaluate_parameters, summarize_parameters, summary_row
 from model.errors import InputError
-from model.psa import CHUNK_NAME, RESULT_COLUMNS, executor_for, run_psa
+from model.parallel import executor_for
+from model.psa import CHUNK_NAME, RESULT_COLUMNS, run_psa
 from model.runner import scenario_parameters
 from model.scenario import load_scenario
 
