@@ -184,6 +184,20 @@ def _age_quantile(u: np.ndarray, params: ParameterSet, lo: float, hi: float) -> 
     return np.interp(f_lo + u * (f_hi - f_lo), cdf[keep], grid[keep])
 
 
+def _poisson_quantile(u: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    """Poisson(``mean``) quantiles of ``u``, up to ``MAX_CHILDREN`` (higher counts are capped anyway).
+
+    The smallest k with CDF(k) ≥ u, from a CDF table per distinct mean (two: women and men); the same
+    numbers as ``scipy.stats.poisson.ppf`` (pinned by a test), without its per-value root finding.
+    """
+    out = np.zeros(u.size, dtype=int)
+    ks = np.arange(MAX_CHILDREN + 1)
+    for m in np.unique(mean):
+        sel = mean == m
+        out[sel] = np.searchsorted(stats.poisson.cdf(ks, m), u[sel], side="left")
+    return out
+
+
 def _bands(u: np.ndarray, shares: list[np.ndarray]) -> np.ndarray:
     """Index of the band that ``u`` falls in, given per-person band shares (summing to 1)."""
     cum = np.cumsum(np.stack(shares, axis=1), axis=1)
@@ -235,7 +249,7 @@ def _attributes(u: dict[str, np.ndarray], scenario: Scenario, params: ParameterS
     married = u["married"] < by_sex("population.share_married_women", "population.share_married_men")
     has_children = u["has_children"] < by_sex("population.share_with_children_women", "population.share_with_children_men")
     mean_children = by_sex("population.children_per_parent_women", "population.children_per_parent_men")
-    extra = stats.poisson.ppf(u["n_children"], mean_children - 1).astype(int) if n else np.zeros(0, dtype=int)
+    extra = _poisson_quantile(u["n_children"], mean_children - 1)
     n_children = np.minimum(np.where(has_children, 1 + extra, 0), MAX_CHILDREN)
     child_age = u["child_ages"] * 18.0
     present = np.arange(MAX_CHILDREN)[None, :] < n_children[:, None]

@@ -367,3 +367,15 @@ def test_desk_months_equals_the_loop_over_desks(path: str) -> None:
     desks = run_scenario(scen, 3, 5, scenario_parameters(scen), tables=False).table("desks")
     got = desk_months(scen, desks)[["active", "capacity", "waiting", "filled_fte"]].to_numpy()
     np.testing.assert_array_equal(got, _desk_months_loop(scen, desks))
+
+
+@pytest.mark.parametrize("mean", [0.0, 0.4, 1.05, 1.7, 3.0])
+def test_poisson_quantile_equals_scipy(mean: float) -> None:
+    from scipy import stats
+
+    from model.population import MAX_CHILDREN, _poisson_quantile
+
+    u = np.random.default_rng(7).random(200_000)
+    means = np.where(u > 0.5, mean, mean + 0.3)
+    expected = np.minimum(stats.poisson.ppf(u, means).astype(int), MAX_CHILDREN + 1)
+    np.testing.assert_array_equal(np.minimum(_poisson_quantile(u, means), MAX_CHILDREN + 1), expected)
