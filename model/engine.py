@@ -27,6 +27,13 @@ scheduled (they would never be processed), referrals enter the event queue one a
 numbers they would have had, the event loop is ``Environment.step`` inlined, and the cyclic garbage
 collector pauses during a run. ``tests/test_engine_exact.py``, ``tests/test_golden.py`` and
 ``tests/test_reproducibility.py`` pin the results.
+
+The fast path (the default; ``simulate(..., reference=True)`` runs everything in one SimPy environment):
+life courses, which no two persons share, are handed over to :mod:`model.lifecourse` and run for all
+persons at once, and each project runs in its own environment (projects share no person, place or
+adviser), so the event queue holds one project's events and the cost per person does not grow with the
+number of projects. Every person's records and the event count are those of the reference
+(``tests/test_fast_path.py``).
 """
 
 from __future__ import annotations
@@ -51,7 +58,7 @@ from model.parameters import ParameterSet
 from model.population import DAYS_PER_MONTH, DAYS_PER_YEAR, Population, days_since
 from model.rng import Streams
 from model.scenario import Project, Scenario
-from model.vocabulary import ARMS, STATES
+from model.vocabulary import STATES
 
 # Vocabularies (codes are indices) ----------------------------------------------------------------------
 EVENTS = (
@@ -626,7 +633,7 @@ class _Handover:
 class _RunBase:
     def __init__(
         self, scenario: Scenario, params: ParameterSet, pop: Population, streams: Streams, draws: _Draws, rates: lc.LifeRates,
-        *, handover: bool = False,
+        *, handover: bool = False, persons: np.ndarray | None = None,
     ) -> None:
         self.scenario = scenario
         self.params = params
@@ -639,8 +646,13 @@ class _RunBase:
         self.stop = self.horizon + 1e-9  # events up to this time are processed (see _finish)
         self.log = _Log(self.horizon)
         self.after = _scheduler(self.env, self.stop)
-        self.spells = _Spells(draws, streams, pop.size)
-        self.life: _Life | _Handover = _Handover(self) if handover else _Life(self)
+        # The persons this run refers (ids into ``pop``, in referral order): all, or one project's.
+        self.persons = np.arange(pop.size) if persons is None else persons
+        if handover:
+            self.life: _Life | _Handover = _Handover(self)
+        else:
+            self.spells = _Spells(draws, streams, pop.size)
+            self.life = _Life(self)
 
     def _refer_all(self, start: Callable[[int], None]):
         """Process: schedule every person's referral (in person order), then ``start(i)`` at each.
@@ -651,34 +663,35 @@ class _RunBase:
         timeouts get their sequence numbers now but enter the event queue one at a time, each when the
         previous referral happens: the same keys, so the same order, with a shallower queue.
         """
-        days = self.pop.referral_day.tolist()
+        ids = self.persons.tolist()
+        days = self.pop.referral_day[self.persons].tolist()
         n = len(days)
         env = self.env
         if not _has_internals(env) or any(b < a for a, b in zip(days, days[1:], strict=False)):
             after = self.after
-            for i, day in enumerate(days):
+            for i, day in zip(ids, days, strict=True):
                 after(day, lambda _ev, i=i: start(i))
             return
         queue, stop, new, t0 = env._queue, self.stop, Timeout.__new__, env._now
         first = next(env._eid)  # reserve n consecutive sequence numbers: first … first + n - 1
         deque(islice(env._eid, n - 1), maxlen=0)
 
-        def push(i: int) -> None:
-            at = t0 + days[i]
+        def push(k: int) -> None:
+            at = t0 + days[k]
             if at > stop:
                 return  # this referral and all later ones fall after the end of the run
             ev = new(Timeout)
             ev.env = env
-            ev.callbacks = [lambda _ev: fire(i)]
+            ev.callbacks = [lambda _ev: fire(k)]
             ev._value = None
-            ev._delay = days[i]
+            ev._delay = days[k]
             ev._ok = True
-            heappush(queue, (at, NORMAL, first + i, ev))
+            heappush(queue, (at, NORMAL, first + k, ev))
 
-        def fire(i: int) -> None:
-            if i + 1 < n:
-                push(i + 1)
-            start(i)
+        def fire(k: int) -> None:
+            if k + 1 < n:
+                push(k + 1)
+            start(ids[k])
 
         if n:
             push(0)
@@ -689,10 +702,7 @@ class _RunBase:
         """Process events up to the horizon; with a handover, then run the life courses it noted."""
         count = self._process()
         if isinstance(self.life, _Handover):
-            person, entry, day, boost, via = self.life.arrays()
-            courses = lc.run_life_courses(self.rates, _spell_draws(self.draws, self.streams), LIFE_CODES,
-                                          person, entry, day, boost, via, self.stop)
-            return self.log.freeze(count + courses.spell_ends, courses)
+            return _hand_over([self], count)
         return self.log.freeze(count)
 
     def _process(self) -> int:
@@ -763,11 +773,36 @@ def plan_programme(scenario: Scenario, params: ParameterSet, pop: Population, dr
     )
 
 
+@dataclass(frozen=True)
+class _PlanLists:
+    """A :class:`ProgrammePlan` as Python lists (per-person reads without NumPy scalars; same values),
+    built once per replication and shared by the runs of its projects."""
+
+    assessment_days: list[float]
+    competing_days: list[float]
+    competing_reason: list[int]
+    decision: list[int]
+    give_up_days: list[float]
+    exit_days: list[float]
+    exit_cause: list[int]
+    to_education: list[bool]
+    completion: list[int]
+    project: list[int]
+
+    @classmethod
+    def of(cls, plan: ProgrammePlan, pop: Population) -> _PlanLists:
+        return cls(**{f: getattr(plan, f).tolist() for f in ProgrammePlan.__dataclass_fields__}, project=pop.project.tolist())
+
+
 class _ProgrammeRun(_RunBase):
-    def __init__(self, *args, plan: ProgrammePlan, handover: bool = False) -> None:
-        super().__init__(*args, handover=handover)
+    """The programme arm in SimPy: all projects in one environment, or only ``projects`` (whose persons
+    share nothing with the others: their own desks, advisers and waiting lists)."""
+
+    def __init__(
+        self, *args, plan: _PlanLists, handover: bool = False, projects: list[int] | None = None, persons: np.ndarray | None = None
+    ) -> None:
+        super().__init__(*args, handover=handover, persons=persons)
         scen, params = self.scenario, self.params
-        self.plan = plan
         self.length_days = scen.programme.length_months * DAYS_PER_MONTH
         self.boost_days = params.v("life.post_programme_months") * DAYS_PER_MONTH
         stage_days, t = [], 0.0
@@ -777,26 +812,29 @@ class _ProgrammeRun(_RunBase):
         self.stage_days = stage_days
         self.position_of: dict[int, _Position] = {}
         self.desk_log: list[tuple[float, int, int, int, int, int, float]] = []
-        self.desks = [_Desk(self, pi, p) for pi, p in enumerate(scen.projects)]
-        # The plan as Python lists: per-person reads without NumPy scalars (same values).
-        self.assessment_days = plan.assessment_days.tolist()
-        self.competing_days = plan.competing_days.tolist()
-        self.competing_reason = plan.competing_reason.tolist()
-        self.decision = plan.decision.tolist()
-        self.give_up_days = plan.give_up_days.tolist()
-        self.exit_days = plan.exit_days.tolist()
-        self.exit_cause = plan.exit_cause.tolist()
-        self.to_education = plan.to_education.tolist()
-        self.completion = plan.completion.tolist()
-        self.project = self.pop.project.tolist()
+        chosen = range(len(scen.projects)) if projects is None else projects
+        self.desks = {pi: _Desk(self, pi, scen.projects[pi]) for pi in chosen}
+        self.assessment_days = plan.assessment_days
+        self.competing_days = plan.competing_days
+        self.competing_reason = plan.competing_reason
+        self.decision = plan.decision
+        self.give_up_days = plan.give_up_days
+        self.exit_days = plan.exit_days
+        self.exit_cause = plan.exit_cause
+        self.to_education = plan.to_education
+        self.completion = plan.completion
+        self.project = plan.project
 
-    def run(self) -> EventLog:
+    def start(self) -> None:
         env = self.env
-        for desk in self.desks:
+        for desk in self.desks.values():
             env.process(desk.staff_schedule())
             if desk.groups:
                 env.process(desk.group_gates())
         env.process(self._refer_all(self.referred))
+
+    def run(self) -> EventLog:
+        self.start()
         return self._finish()
 
     # A person's path: referral → assessment (or a competing event) → decision → place or waiting list →
@@ -910,6 +948,44 @@ class _ProgrammeRun(_RunBase):
             self._enter(i, "social_assistance", boost_until)
 
 
+def _hand_over(runs: list[_RunBase], count: int) -> EventLog:
+    """One arm's log from runs with a handover: their records, then the life courses they noted, run for
+    all their persons at once. ``count``: the SimPy events the runs processed."""
+    first = runs[0]
+    person, entry, day, boost, via = (np.concatenate(c) for c in zip(*(r.life.arrays() for r in runs), strict=True))
+    courses = lc.run_life_courses(first.rates, _spell_draws(first.draws, first.streams), LIFE_CODES,
+                                  person, entry, day, boost, via, first.stop)
+    log = first.log
+    if len(runs) > 1:
+        log = _Log(first.horizon)
+        log.rows = [x for r in runs for x in r.log.rows]
+    return log.freeze(count + courses.spell_ends, courses)
+
+
+def _programme_by_project(
+    scenario: Scenario, params: ParameterSet, pop: Population, streams: Streams, draws: _Draws, rates: lc.LifeRates,
+    plan: _PlanLists,
+) -> tuple[EventLog, list[tuple]]:
+    """The programme arm with every project in its own SimPy environment (the fast path).
+
+    Projects share no person, place or adviser, and each keeps its events in the order one environment
+    for all would process them (the same times, priorities and relative sequence numbers), so every
+    person's records are the same; each environment's event queue holds one project's events only
+    (a shallow queue, whatever the number of projects). The event count is the one environment's: each
+    run's referral process adds a start and an end event that one environment has once.
+    """
+    order = np.argsort(pop.project, kind="stable")  # persons by project, in referral order within each
+    bounds = np.searchsorted(pop.project[order], np.arange(len(scenario.projects) + 1))
+    runs, count = [], 0
+    for pi in range(len(scenario.projects)):
+        run = _ProgrammeRun(scenario, params, pop, streams, draws, rates, plan=plan, handover=True, projects=[pi],
+                            persons=order[bounds[pi]:bounds[pi + 1]])
+        run.start()
+        count += run._process()
+        runs.append(run)
+    return _hand_over(runs, count - 2 * (len(runs) - 1)), [row for r in runs for row in r.desk_log]
+
+
 class _CounterfactualRun(_RunBase):
     def run(self) -> EventLog:
         if isinstance(self.life, _Handover):
@@ -986,11 +1062,18 @@ def simulate(
     plan = plan if plan is not None else plan_programme(scenario, params, pop, draws)
     rates = lc.LifeRates.of(params, pop)
     fast = not reference
+    lists = _PlanLists.of(plan, pop)
+    horizon = days_since(scenario.simulation.start_date, scenario.simulation.horizon_date)
     with _no_gc():
-        run = _ProgrammeRun(scenario, params, pop, streams, draws, rates, plan=plan, handover=fast)
-        programme = run.run()
-        desks = np.array(run.desk_log, dtype=np.float64).reshape(-1, 7)
-        desks = desks[desks[:, 0] <= run.horizon]
+        if fast:
+            programme, desk_log = _programme_by_project(scenario, params, pop, streams, draws, rates, lists)
+        else:
+            run = _ProgrammeRun(scenario, params, pop, streams, draws, rates, plan=lists)
+            programme, desk_log = run.run(), run.desk_log
+        desks = np.array(desk_log, dtype=np.float64).reshape(-1, 7)
+        # By day, then project; within them in the order processed (which is the same either way).
+        desks = desks[np.lexsort((desks[:, 1], desks[:, 0]))]
+        desks = desks[desks[:, 0] <= horizon]
         if counterfactual:
             cf = _CounterfactualRun(scenario, params, pop, streams, draws, rates, handover=fast).run()
         else:
