@@ -19,13 +19,14 @@ from model.economics.ledger import (
     money_event_counts,
     person_month_counts,
 )
-from model.engine import ARMS, DESK_EVENTS, DETAILS, EVENTS, STATES, EventLog, ReplicationLogs
+from model.engine import DESK_EVENTS, DETAILS, EVENTS, EventLog, ReplicationLogs
 from model.engine import D as DETAIL_CODE
 from model.engine import E as EVENT_CODE
 from model.engine import S as STATE_CODE
 from model.hazards import BROKE_OFF_REASONS, NOT_ADMITTED_REASONS
 from model.population import Population, days_since
 from model.scenario import Scenario
+from model.vocabulary import ARMS, STATES
 
 FLOW_KEYS = (
     "referred",
