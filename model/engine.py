@@ -337,6 +337,7 @@ class _Desk:
         self.vacancy_days = engine.params.v("advisers.vacancy_mean_months") * DAYS_PER_MONTH
         self.fte_scale = engine.scenario.fte_multiplier(project, engine.params.v("staffing.unreported_fte_multiplier"))
         self.gen = gen
+        self.record = engine.desk_log.append
         self._exp: list[float] = []  # buffered Exp(1) draws of ``gen``, handed out in order
 
     def exponential(self) -> float:
@@ -364,9 +365,7 @@ class _Desk:
 
     def monitor(self, kind: int) -> None:
         """Record the desk's state (for staffing views and the capacity invariant)."""
-        self.engine.desk_log.append(
-            (self.env.now, self.index, kind, self.active, self.places, self.waiting, self.filled_fte)
-        )
+        self.record((self.env._now, self.index, kind, self.active, self.places, self.waiting, self.filled_fte))
 
     def admit(self) -> None:
         while self.queue and self.active < self.places:
@@ -405,7 +404,7 @@ class _Desk:
         others = [p for p in self.positions if p.filled and p is not exclude]
         if not others:
             return  # they keep the vacant position and get its next holder
-        now = self.env.now
+        now = self.env._now
         for person in persons:
             exclude.caseload.discard(person)
             pos = min(others, key=lambda p: len(p.caseload))
@@ -414,7 +413,11 @@ class _Desk:
             self.engine.log.add(person, now, E["contact_person_changed"])
 
     def refresh_fte(self) -> None:
-        self.filled_fte = sum(p.fte for p in self.positions if p.filled)
+        filled = 0
+        for p in self.positions:
+            if p.filled:
+                filled += p.fte
+        self.filled_fte = filled
         self.places = int(math.floor(self.filled_fte * self.caseload + 1e-9))
         self.monitor(DESK_EVENTS["capacity"])
         self.admit()
@@ -422,7 +425,7 @@ class _Desk:
     def staff_schedule(self):
         origin = self.engine.scenario.simulation.start_date
         for change in self.project.staff:
-            delay = days_since(origin, change.date) - self.env.now
+            delay = days_since(origin, change.date) - self.env._now
             if delay > 0:
                 yield self.env.timeout(delay)
             self.set_fte(change.advisers_fte * self.fte_scale)
@@ -447,7 +450,7 @@ class _Desk:
     def group_gates(self):
         origin = self.engine.scenario.simulation.start_date
         for g in self.project.groups:
-            delay = days_since(origin, g.start_date) - self.env.now
+            delay = days_since(origin, g.start_date) - self.env._now
             if delay > 0:
                 yield self.env.timeout(delay)
             self.group_places = g.size
@@ -491,7 +494,7 @@ class _Position:
             return
         desk = self.desk
         self.filled = True
-        now = desk.env.now
+        now = desk.env._now
         for person in sorted(self.caseload):  # participants who waited for a new holder meet them now
             desk.engine.log.add(person, now, E["contact_person_changed"])
         desk.refresh_fte()
@@ -544,7 +547,7 @@ class _Life:
 
     def assistance(self, i: int, boost_until: float, via: bool) -> None:
         """A spell on social assistance: ends in a job, education or leaving for other reasons."""
-        now = self.env.now
+        now = self.env._now
         e, u, _ = self.take(i)
         window = max(boost_until - now, 0.0)
         boosted = self.boosted_rate[i]
@@ -563,11 +566,11 @@ class _Life:
         elif u < (job + self.edu_rate) / total:
             self.education(i, boost_until, via)
         else:
-            self.rows.extend((i, self.env.now, _E_LEFT_SA, _D_OTHER, _S_OTHER))
+            self.rows.extend((i, self.env._now, _E_LEFT_SA, _D_OTHER, _S_OTHER))
 
     def job(self, i: int, boost_until: float, via: bool) -> None:
         """A job spell (full or part time) until the job is lost."""
-        now = self.env.now
+        now = self.env._now
         e, _, kind = self.take(i)
         full = kind < self.p_full_time
         if full:
@@ -586,21 +589,21 @@ class _Life:
         self.after(duration, lambda _ev: self._job_lost(i, boost_until))
 
     def _job_lost(self, i: int, boost_until: float) -> None:
-        self.rows.extend((i, self.env.now, _E_JOB_LOST, 0, _S_ASSISTANCE))
+        self.rows.extend((i, self.env._now, _E_JOB_LOST, 0, _S_ASSISTANCE))
         self.assistance(i, boost_until, False)
 
     def education(self, i: int, boost_until: float, via: bool) -> None:
         """An education spell; then a job or back to social assistance."""
         _, u, kind = self.take(i)
-        self.rows.extend((i, self.env.now, _E_EDUCATION_STARTED, 0, _S_EDUCATION))
+        self.rows.extend((i, self.env._now, _E_EDUCATION_STARTED, 0, _S_EDUCATION))
         self.after(self.edu_days * (0.5 + u), lambda _ev: self._education_ended(i, kind, boost_until, via))
 
     def _education_ended(self, i: int, kind: float, boost_until: float, via: bool) -> None:
         if kind < self.p_job_after_edu:
-            self.rows.extend((i, self.env.now, _E_EDUCATION_ENDED, _D_WORK, NO_STATE))
+            self.rows.extend((i, self.env._now, _E_EDUCATION_ENDED, _D_WORK, NO_STATE))
             self.job(i, boost_until, via)
         else:
-            self.rows.extend((i, self.env.now, _E_EDUCATION_ENDED, _D_ASSISTANCE, _S_ASSISTANCE))
+            self.rows.extend((i, self.env._now, _E_EDUCATION_ENDED, _D_ASSISTANCE, _S_ASSISTANCE))
             self.assistance(i, boost_until, via)
 
     def other_spell(self, i: int, boost_until: float, via: bool) -> None:
@@ -609,7 +612,7 @@ class _Life:
         self.after(self.other_days * (0.5 + u), lambda _ev: self._returned(i, boost_until, via))
 
     def _returned(self, i: int, boost_until: float, via: bool) -> None:
-        self.rows.extend((i, self.env.now, _E_RETURNED, 0, _S_ASSISTANCE))
+        self.rows.extend((i, self.env._now, _E_RETURNED, 0, _S_ASSISTANCE))
         self.assistance(i, boost_until, via)
 
 
@@ -622,10 +625,12 @@ class _Handover:
         self.rows: list[tuple[int, int, float, float, bool]] = []
 
     def enter(self, i: int, state: str, boost_until: float = -1.0, via_programme: bool = False) -> None:
-        self.rows.append((i, lc.ENTRY_STATES[state], self.env.now, boost_until, via_programme))
+        self.rows.append((i, lc.ENTRY_STATES[state], self.env._now, boost_until, via_programme))
 
-    def arrays(self) -> tuple[np.ndarray, ...]:
-        rows = self.rows or [(0, lc.GONE, 0.0, -1.0, False)]
+    @staticmethod
+    def arrays(handovers: list[_Handover]) -> tuple[np.ndarray, ...]:
+        """The noted entries of several handovers as columns (person, entry state, day, boost, via)."""
+        rows = [row for h in handovers for row in h.rows] or [(0, lc.GONE, 0.0, -1.0, False)]
         i, state, day, boost, via = zip(*rows, strict=True)
         return np.array(i), np.array(state), np.array(day, dtype=float), np.array(boost, dtype=float), np.array(via, dtype=bool)
 
@@ -697,6 +702,15 @@ class _RunBase:
             push(0)
         return
         yield  # a generator: run as a SimPy process
+
+    def close(self) -> None:
+        """Drop the run's state once its records are out. A run holds reference cycles (the run and its
+        desks, desks and their positions, pending events' callbacks and the run): broken here, reference
+        counting frees it at once, and the cyclic collector has nothing to walk after the run."""
+        for desk in getattr(self, "desks", {}).values():
+            desk.positions.clear()
+        self.env._queue.clear()
+        self.__dict__.clear()
 
     def _finish(self) -> EventLog:
         """Process events up to the horizon; with a handover, then run the life courses it noted."""
@@ -841,7 +855,7 @@ class _ProgrammeRun(_RunBase):
     # participation → life after the programme. Each step schedules the next as a timeout callback.
     def referred(self, i: int) -> None:
         env = self.env
-        self.log.rows.extend((i, env.now, _E_REFERRED, 0, _S_ASSESSMENT))
+        self.log.rows.extend((i, env._now, _E_REFERRED, 0, _S_ASSESSMENT))
         assess, competing = self.assessment_days[i], self.competing_days[i]
         if competing < assess:
             reason = hz.ASSESSMENT_COMPETING[self.competing_reason[i]]
@@ -860,7 +874,7 @@ class _ProgrammeRun(_RunBase):
         if place.triggered:
             self.participate(i, desk)
             return
-        self.log.rows.extend((i, env.now, _E_WAITING_STARTED, 0, _S_WAITING))
+        self.log.rows.extend((i, env._now, _E_WAITING_STARTED, 0, _S_WAITING))
         competing_left = self.competing_days[i] - self.assessment_days[i]
         give_up = self.give_up_days[i]
         patience = min(competing_left, give_up)
@@ -886,12 +900,12 @@ class _ProgrammeRun(_RunBase):
         else:
             state = "social_assistance"
         entered = _S_ASSISTANCE if state == "social_assistance" else NO_STATE
-        self.log.rows.extend((i, self.env.now, _E_REJECTED, D[reason], entered))
+        self.log.rows.extend((i, self.env._now, _E_REJECTED, D[reason], entered))
         self._enter(i, state, announce=False)
 
     def _enter(self, i: int, state: str, boost_until: float = -1.0, via_programme: bool = False, announce: bool = True) -> None:
         """Continue the life course of person ``i`` in ``state``, logging the state entered."""
-        now = self.env.now
+        now = self.env._now
         rows = self.log.rows
         if state == "gone":
             rows.extend((i, now, _E_LEFT_SA, _D_MOVED_AWAY, _S_OTHER))
@@ -905,7 +919,7 @@ class _ProgrammeRun(_RunBase):
     def participate(self, i: int, desk: _Desk) -> None:
         env = self.env
         rows = self.log.rows
-        start = env.now
+        start = env._now
         rows.extend((i, start, _E_ADMITTED, 0, _S_IN_PROGRAMME))
         desk.assign(i)
         exit_days = self.exit_days[i]
@@ -920,7 +934,7 @@ class _ProgrammeRun(_RunBase):
         rows = self.log.rows
         desk.unassign(i)
         desk.release()
-        now = env.now
+        now = env._now
         boost_until = now + self.boost_days
         if exit_days < self.length_days:
             cause = hz.PROGRAMME_EXITS[self.exit_cause[i]]
@@ -952,7 +966,7 @@ def _hand_over(runs: list[_RunBase], count: int) -> EventLog:
     """One arm's log from runs with a handover: their records, then the life courses they noted, run for
     all their persons at once. ``count``: the SimPy events the runs processed."""
     first = runs[0]
-    person, entry, day, boost, via = (np.concatenate(c) for c in zip(*(r.life.arrays() for r in runs), strict=True))
+    person, entry, day, boost, via = _Handover.arrays([r.life for r in runs])
     courses = lc.run_life_courses(first.rates, _spell_draws(first.draws, first.streams), LIFE_CODES,
                                   person, entry, day, boost, via, first.stop)
     log = first.log
@@ -983,7 +997,10 @@ def _programme_by_project(
         run.start()
         count += run._process()
         runs.append(run)
-    return _hand_over(runs, count - 2 * (len(runs) - 1)), [row for r in runs for row in r.desk_log]
+    log, desk_log = _hand_over(runs, count - 2 * (len(runs) - 1)), [row for r in runs for row in r.desk_log]
+    for run in runs:
+        run.close()
+    return log, desk_log
 
 
 class _CounterfactualRun(_RunBase):
@@ -1012,7 +1029,7 @@ class _CounterfactualRun(_RunBase):
         return self.log.freeze(2 + who.size + courses.spell_ends, courses)
 
     def referred(self, i: int) -> None:
-        self.log.rows.extend((i, self.env.now, _E_REFERRED, 0, _S_ASSISTANCE))
+        self.log.rows.extend((i, self.env._now, _E_REFERRED, 0, _S_ASSISTANCE))
         self.life.assistance(i, -1.0, False)
 
 
@@ -1070,12 +1087,15 @@ def simulate(
         else:
             run = _ProgrammeRun(scenario, params, pop, streams, draws, rates, plan=lists)
             programme, desk_log = run.run(), run.desk_log
+            run.close()
         desks = np.array(desk_log, dtype=np.float64).reshape(-1, 7)
         # By day, then project; within them in the order processed (which is the same either way).
         desks = desks[np.lexsort((desks[:, 1], desks[:, 0]))]
         desks = desks[desks[:, 0] <= horizon]
         if counterfactual:
-            cf = _CounterfactualRun(scenario, params, pop, streams, draws, rates, handover=fast).run()
+            cf_run = _CounterfactualRun(scenario, params, pop, streams, draws, rates, handover=fast)
+            cf = cf_run.run()
+            cf_run.close()
         else:
             cf = _Log(0.0).freeze(0)
     return ReplicationLogs(programme, cf, desks)
