@@ -293,7 +293,7 @@ MODES = {
     # timed sizes per mode
     "full": {"kernel": (1000, 100, 5), "engine_reps": 20, "repeats": {1000: 10, 10000: 3, 100000: 2}, "tidy_up_to": 100000,
              "psa_timed": 1000, "speedup_draws": 60, "ciw_repeats": 3, "dashboard_reps": 200},
-    "quick": {"kernel": (1000, 100, 3), "engine_reps": 5, "repeats": {1000: 3, 10000: 1, 100000: 1}, "tidy_up_to": 10000,
+    "quick": {"kernel": (1000, 100, 5), "engine_reps": 5, "repeats": {1000: 3, 10000: 1, 100000: 1}, "tidy_up_to": 10000,
               "psa_timed": 32, "speedup_draws": 32, "ciw_repeats": 1, "dashboard_reps": 40},
     "smoke": {"kernel": (50, 20, 1), "engine_reps": 1, "repeats": {1000: 1, 10000: 1, 100000: 1}, "tidy_up_to": 0,
               "psa_timed": 2, "speedup_draws": 2, "ciw_repeats": 1, "dashboard_reps": 1},
