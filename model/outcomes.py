@@ -177,7 +177,12 @@ def _state_matrix(log: EventLog, n: int, mid_days: np.ndarray, before: int, pers
     """
     has = log.state >= 0
     person, day, state = log.person[has], log.day[has], log.state[has]
-    order = np.lexsort((np.arange(person.size), day, person))  # stable within a day: log order
+    # By person, then day, then log order. A person's state records come in time order (each is made when
+    # it happens), so a stable sort by person is that order; checked, else the full sort.
+    order = np.argsort(person, kind="stable")
+    step_person, step_day = np.diff(person[order]), np.diff(day[order])
+    if not np.all((step_person > 0) | ((step_person == 0) & (step_day >= 0))):
+        order = np.lexsort((np.arange(person.size), day, person))
     person, day, state = person[order], day[order], state[order]
     span = float(max(mid_days.max(initial=0.0), day.max(initial=0.0)) + 10.0)
     keys = person * span + day  # ascending
@@ -269,7 +274,11 @@ def tidy(
     months, mid_days, month64, month_index_of_referral = _month_grid(scenario, pop)
 
     arm_logs = (logs.programme, logs.counterfactual)
-    matrices = {arm: _state_matrix(log, n, mid_days, STATE_CODE["social_assistance"]) for arm, log in zip(ARMS, arm_logs, strict=True)}
+    who = np.flatnonzero(np.isfinite(timeline.admitted))  # the participants
+    # Every person's states if the per-person tables are built; else the participants' (all the rest reads).
+    rows = None if tables else who
+    matrices = {arm: _state_matrix(log, n, mid_days, STATE_CODE["social_assistance"], persons=rows) for arm, log in zip(ARMS, arm_logs, strict=True)}
+    part_states = {arm: m[who] for arm, m in matrices.items()} if tables else matrices
     persons = person_months = events = None
     if tables:
         persons = _persons_table(scenario, pop, timeline.admitted, replication)
@@ -297,7 +306,7 @@ def tidy(
             entry["groups"] = groups
         flows[d.isoformat()] = entry
 
-    participant_states = _participant_states(scenario, matrices, np.isfinite(timeline.admitted), months)
+    participant_states = _participant_states(scenario, part_states, months)
     participant_states.insert(0, "replication", replication)
     d = logs.desks
     desks = pd.DataFrame(
@@ -314,8 +323,6 @@ def tidy(
     )
     staff = staff_months(scenario, d, months, mid_days)
     staff.insert(0, "replication", np.int32(replication))
-    who = np.flatnonzero(np.isfinite(timeline.admitted))
-    part_states = {arm: m[who] for arm, m in matrices.items()}
     first_month = month_index_of_referral[who]
     return ReplicationOutcome(
         replication=replication,
@@ -606,16 +613,17 @@ def _project_dtype(names: tuple[str, ...]) -> pd.CategoricalDtype:
     return pd.CategoricalDtype(list(names))
 
 
-def _participant_states(scenario: Scenario, matrices: dict, participants: np.ndarray, months: list[dt.date]) -> pd.DataFrame:
-    """Monthly state shares of the persons admitted in the programme arm, in both arms."""
+def _participant_states(scenario: Scenario, matrices: dict, months: list[dt.date]) -> pd.DataFrame:
+    """Monthly state shares of the persons admitted in the programme arm, in both arms (``matrices``: per
+    arm, the participants' states, participants × months)."""
     first = min(p.intake_start_date for p in scenario.projects)
     start = next(i for i, m in enumerate(months) if (m.year, m.month) >= (first.year, first.month))
     span, n_states = len(months) - start, len(STATES)
-    denom = max(int(participants.sum()), 1)
+    denom = max(next(iter(matrices.values())).shape[0], 1)
     # Persons per (arm, month, state), one bincount per arm.
     counts = np.stack(
         [
-            np.bincount((mat[participants][:, start:].astype(np.int64) * span + np.arange(span)).ravel(), minlength=n_states * span)
+            np.bincount((mat[:, start:].astype(np.int64) * span + np.arange(span)).ravel(), minlength=n_states * span)
             .reshape(n_states, span)
             .T
             for mat in matrices.values()
