@@ -21,14 +21,17 @@ import pandas as pd
 
 from model.economics import (
     EconomicPolicy,
+    LedgerArrays,
     StateCounts,
     arm_effects,
     evaluate,
+    evaluate_arrays,
     ledger_from_counts,
     perspective_ledger,
+    price_counts,
     transfers_net,
 )
-from model.economics.ledger import groupby_sum
+from model.economics.ledger import group_sums, grouped_columns, str_isin
 from model.engine import simulate
 from model.outcomes import EconomicCounts, ReplicationOutcome, economic_counts
 from model.parameters import ParameterSet
@@ -97,24 +100,43 @@ class Evaluation:
 
 
 def mean_effects(effects: pd.DataFrame, label: int = 0) -> pd.DataFrame:
-    """An effect ledger averaged over its replications (one pseudo-replication ``label``)."""
+    """An effect ledger averaged over its replications (one pseudo-replication ``label``).
+
+    Sums ``amount_nok`` (NOK) and ``person_years`` over the replications per value of the other
+    columns (as :func:`model.economics.ledger.groupby_sum` sums) and divides by the number of
+    replications; rows sorted by those columns, ``replication`` first.
+    """
     e = effects
     n = e["replication"].nunique()
     keys = [c for c in e.columns if c not in ("replication", "amount_nok", "person_years")]
-    out = groupby_sum(e, keys, ["amount_nok", "person_years"])
+    cols = grouped_columns(e, keys, ["amount_nok", "person_years"])
     for col in ("amount_nok", "person_years"):
-        out[col] = out[col].to_numpy() / n
+        cols[col] = np.asarray(cols[col]) / n
+    out = pd.DataFrame(cols)
     out.insert(0, "replication", label)
     out.attrs.update(e.attrs)
     return out
 
 
 def economic_policy(scenario: Scenario, staff_months: pd.DataFrame) -> EconomicPolicy:
-    """The scenario's economic policy, with the advisers in post (mean over replications) as the staff."""
-    reps = max(int(staff_months["replication"].nunique()), 1)
-    fte = staff_months.groupby("month", observed=True)["fte"].sum() / reps
-    fte.index = pd.DatetimeIndex(fte.index).astype("datetime64[s]")
-    return EconomicPolicy.from_scenario(scenario, staff_fte_by_month=fte)
+    """The scenario's economic policy, with the advisers in post (mean over replications) as staff.
+
+    Args:
+        scenario: the scenario.
+        staff_months: ``replication, month, fte`` rows (``month`` as ``datetime64``): adviser FTE in
+            post per project and month (:func:`model.outcomes.staff_months`).
+
+    Returns:
+        The policy; its staff is the FTE summed per month (as pandas' groupby sums it,
+        :func:`model.economics.ledger.group_sums`) over the projects and divided by the number of
+        replications.
+    """
+    reps = max(np.unique(staff_months["replication"].to_numpy()).size, 1)
+    month = staff_months["month"].to_numpy()
+    months, fte = group_sums(month.view(np.int64), staff_months["fte"].to_numpy(float))
+    index = pd.DatetimeIndex(months.view(month.dtype), name="month").astype("datetime64[s]")
+    staff = pd.Series(fte / reps, index=index, name="fte")
+    return EconomicPolicy.from_scenario(scenario, staff_fte_by_month=staff)
 
 
 def _month_number(values: pd.Series) -> np.ndarray:
@@ -175,7 +197,8 @@ def evaluate_outcomes(scenario: Scenario, params: ParameterSet, outcomes: Sequen
     """
     if not outcomes:
         raise ValueError("evaluate_outcomes needs at least one replication")
-    policy, counts, ledger = _priced(scenario, params, outcomes)
+    policy, counts, priced = _priced(scenario, params, outcomes)
+    ledger = priced.frame()
     effects = arm_effects(ledger)
     employment = _employment(outcomes)
     report = scenario.report_date.isoformat()
@@ -195,11 +218,12 @@ def evaluate_outcomes(scenario: Scenario, params: ParameterSet, outcomes: Sequen
 
 def _priced(
     scenario: Scenario, params: ParameterSet, parts: Sequence[ReplicationOutcome | EconomicCounts]
-) -> tuple[EconomicPolicy, StateCounts, pd.DataFrame]:
-    """The policy (advisers in post), the counts and the ledger (both arms) of replications' counts."""
+) -> tuple[EconomicPolicy, StateCounts, LedgerArrays]:
+    """The policy (advisers in post), the counts and the ledger (both arms, as arrays) of
+    replications' counts."""
     counts = StateCounts.concat([p.counts for p in parts])
     policy = economic_policy(scenario, pd.concat([p.staff_months for p in parts], ignore_index=True))
-    return policy, counts, ledger_from_counts(counts, policy, params)
+    return policy, counts, price_counts(counts, policy, params)
 
 
 def _employment(parts: Sequence[ReplicationOutcome | EconomicCounts]) -> pd.DataFrame:
@@ -209,27 +233,40 @@ def _employment(parts: Sequence[ReplicationOutcome | EconomicCounts]) -> pd.Data
 
 def _participants(employment: pd.DataFrame) -> np.ndarray:
     """Participants per replication (those with participants), from the employment rows."""
-    return employment.loc[(employment["arm"] == "programme").to_numpy(), "participants"].to_numpy()
+    return employment["participants"].to_numpy()[str_isin(employment["arm"], ("programme",))]
 
 
 def summary_row(ev: Evaluation, pooled: pd.DataFrame | None = None) -> dict[str, float]:
     """One row of scalar results of a parameter set (its replications pooled), for PSA tables."""
     pooled = ev.pooled() if pooled is None else pooled
-    return _summary_row(pooled, ev.participants, ev.employment, ev.ledger)
+    return _summary_row(pooled, ev.participants, ev.employment, transfers_net(ev.ledger))
 
 
-def _summary_row(pooled: pd.DataFrame, participants: np.ndarray, employment: pd.DataFrame, ledger: pd.DataFrame) -> dict[str, float]:
+def _summary_row(
+    pooled: pd.DataFrame,
+    participants: np.ndarray,
+    employment: pd.DataFrame,
+    transfers_net_nok: float,
+) -> dict[str, float]:
+    """The summary row of a pooled evaluation (one row per perspective), the participants per
+    replication, the employment rows and the ledger's :func:`~model.economics.transfers_net`
+    (NOK)."""
     out: dict[str, float] = {}
-    by = pooled.set_index("perspective")
+    perspective = pooled["perspective"]
+    if isinstance(perspective.dtype, pd.CategoricalDtype):  # (its tolist() is slow)
+        names = perspective.dtype.categories.tolist()
+        perspective = [names[code] for code in perspective.array.codes.tolist()]
+    row = {name: i for i, name in enumerate(perspective)}
+    npv, bcr = pooled["npv_nok"].to_numpy(), pooled["bcr"].to_numpy()
     for p in PERSPECTIVES:
-        out[f"{p}_npv_nok"] = float(by.loc[p, "npv_nok"])
-        out[f"{p}_bcr"] = float(by.loc[p, "bcr"])
-    out["cost_per_extra_employed_person_year_nok"] = float(by.loc["society", "cost_per_extra_employed_person_year_nok"])
-    out["net_budget_effect_nok_per_year"] = float(by.loc["society", "net_budget_effect_nok_per_year"])
+        out[f"{p}_npv_nok"] = float(npv[row[p]])
+        out[f"{p}_bcr"] = float(bcr[row[p]])
+    for col in ("cost_per_extra_employed_person_year_nok", "net_budget_effect_nok_per_year"):
+        out[col] = float(pooled[col].to_numpy()[row["society"]])
     out["participants"] = float(np.mean(participants))
     out["society_npv_per_participant_nok"] = out["society_npv_nok"] / max(out["participants"], 1.0)
     out["employed_person_years_per_participant"] = _mean_arm_difference(employment, "employed_person_years_per_participant")
-    out["society_transfers_net_nok"] = float(transfers_net(ledger))
+    out["society_transfers_net_nok"] = float(transfers_net_nok)
     return out
 
 
@@ -240,16 +277,21 @@ def _mean_arm_difference(frame: pd.DataFrame, column: str) -> float:
     mean of the difference of its two columns (replications missing an arm are skipped).
     """
     rep = frame["replication"].to_numpy()
-    arm = frame["arm"].astype(str).to_numpy()
-    keys = pd.MultiIndex.from_arrays([rep, arm])
-    if keys.has_duplicates:  # several rows per cell: let pandas average them
+    arm = frame["arm"]
+    if isinstance(arm.dtype, pd.CategoricalDtype):
+        arm_code = arm.array.codes
+    else:
+        arm_code = pd.factorize(arm.astype(str))[0]
+    reps, rep_rank = np.unique(rep, return_inverse=True)
+    # One code per (replication, arm) cell; a missing arm is a value of its own.
+    cell = rep_rank.reshape(-1) * (int(arm_code.max(initial=-1)) + 2) + arm_code + 1
+    if np.unique(cell).size < cell.size:  # several rows per cell: let pandas average them
         emp = frame.pivot_table(index="replication", columns="arm", values=column, observed=True)
         return float((emp["programme"] - emp["counterfactual"]).mean())
-    reps = np.unique(rep)
     values = frame[column].to_numpy(float)
     wide = {}
     for name in ("programme", "counterfactual"):
-        sel = arm == name
+        sel = str_isin(arm, (name,))
         col = np.full(reps.size, np.nan)
         col[np.searchsorted(reps, rep[sel])] = values[sel]
         wide[name] = col
@@ -266,7 +308,9 @@ def summarize_parameters(
 ) -> tuple[dict[str, float], pd.DataFrame]:
     """The PSA result of one parameter set: ``(summary_row(ev, pooled), pooled)`` for
     ``ev = evaluate_parameters(...)`` and ``pooled = ev.pooled(label)``, computed without the parts a PSA
-    draw does not use (the tidy tables, the per-replication evaluation, the flows).
+    draw does not use (the tidy tables, the per-replication evaluation, the flows, the ledger's
+    frames: it is priced, differenced, averaged and evaluated as arrays,
+    :class:`~model.economics.ledger.LedgerArrays`).
 
     Args:
         scenario: the scenario.
@@ -284,10 +328,12 @@ def summarize_parameters(
         streams = Streams(seed, r)
         pop = draw_population(scenario, params, streams)
         parts.append(economic_counts(scenario, pop, simulate(scenario, params, pop, streams), r))
-    policy, _, ledger = _priced(scenario, params, parts)
-    pooled = evaluate(mean_effects(arm_effects(ledger), label), policy, params)
+    policy, _, priced = _priced(scenario, params, parts)
+    # mean_effects(arm_effects(ledger), label) and evaluate() of it, on arrays: the same numbers.
+    pooled = evaluate_arrays(priced.effects().mean_over_replications(label), policy, params)
     employment = _employment(parts)
-    return _summary_row(pooled, _participants(employment), employment, ledger), pooled
+    row = _summary_row(pooled, _participants(employment), employment, priced.transfers_net())
+    return row, pooled
 
 
 __all__ = ["PERSPECTIVES", "Evaluation", "economic_policy", "employment_outcomes", "evaluate_outcomes", "evaluate_parameters", "mean_effects", "perspective_ledger", "summarize_parameters", "summary_row"]

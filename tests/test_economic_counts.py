@@ -27,7 +27,14 @@ from model.cba import (
     summarize_parameters,
     summary_row,
 )
-from model.economics import StateCounts, arm_effects, build_ledger, count_states, evaluate
+from model.economics import (
+    StateCounts,
+    arm_effects,
+    build_ledger,
+    count_states,
+    evaluate,
+    transfers_net,
+)
 from model.engine import simulate
 from model.outcomes import economic_counts, month_starts, participant_counts, tidy
 from model.population import days_since, draw_population
@@ -191,7 +198,7 @@ def test_evaluation_priced_from_counts_equals_the_tables(run):
     persons, person_months, _, _, _ = tables(outcomes)
     employment = reference_employment(scen, persons, person_months, events)
     pd.testing.assert_frame_equal(ev.employment, employment, check_exact=True)
-    ref_row = _summary_row(pooled, part.groupby("replication").size().to_numpy(), employment, ledger)
+    ref_row = _summary_row(pooled, part.groupby("replication").size().to_numpy(), employment, transfers_net(ledger))
     row = summary_row(ev)
     assert row.keys() == ref_row.keys()
     for k, v in ref_row.items():

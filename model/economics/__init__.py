@@ -5,7 +5,9 @@ The path: ``persons, person_months, events`` (docs/data_model.md) → :func:`bui
 resource flows, payer → receiver, per replication × arm × year, NOK of the price year) →
 :func:`arm_effects` (programme − counterfactual) → :func:`evaluate` (NPV, benefit-cost ratio,
 payback year, cost per extra employed person-year, net budget effect, per replication × perspective)
-→ :func:`write_workbook` / :func:`write_html_report`. Nothing here runs the simulator. See
+→ :func:`write_workbook` / :func:`write_html_report`. A PSA draw runs the same chain on arrays, with
+the same numbers and without the frames: :func:`price_counts` → :class:`LedgerArrays` (``effects``,
+``mean_over_replications``) → :func:`evaluate_arrays`. Nothing here runs the simulator. See
 docs/economics.md.
 """
 
@@ -16,6 +18,7 @@ from model.economics.ledger import (
     PARTIES,
     STATES,
     Flow,
+    LedgerArrays,
     StateCounts,
     arm_effects,
     build_ledger,
@@ -23,6 +26,7 @@ from model.economics.ledger import (
     household_norm_nok_per_month,
     ledger_from_counts,
     party_positions,
+    price_counts,
     transfers_net,
 )
 from model.economics.perspectives import (
@@ -30,6 +34,7 @@ from model.economics.perspectives import (
     EVALUATION_COLUMNS,
     PERSPECTIVES,
     evaluate,
+    evaluate_arrays,
     perspective_ledger,
     summarize_evaluation,
     summarize_ledger,
@@ -49,6 +54,7 @@ __all__ = [
     "EconomicPolicy",
     "Flow",
     "GIndex",
+    "LedgerArrays",
     "StateCounts",
     "annuity_factor",
     "arm_effects",
@@ -57,10 +63,12 @@ __all__ = [
     "discount_factors",
     "discount_rates",
     "evaluate",
+    "evaluate_arrays",
     "household_norm_nok_per_month",
     "ledger_from_counts",
     "party_positions",
     "perspective_ledger",
+    "price_counts",
     "real_wage_growth_factor",
     "summarize_evaluation",
     "summarize_ledger",

@@ -335,12 +335,15 @@ class StateCounts:
             The counts of all parts: rows sorted by replication, the first and horizon months and
             the basis over all parts; assessments counted from the events of the first of
             ``assessment_started``, ``referred`` that any part counts from (a part that counts
-            another source had none of those events).
+            another source had none of those events). One part with person-months is its own
+            concatenation and is returned as it is.
 
         Raises:
             ValueError: no part has person-months, a replication is in two parts, or the horizon
                 months differ.
         """
+        if len(parts) == 1 and len(parts[0].replications):
+            return parts[0]
         filled = [p for p in parts if len(p.replications)]
         if not filled:
             raise ValueError("no person-months in any part: nothing to price")
@@ -390,21 +393,35 @@ def _by_replication(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return out
 
 
-def category_codes(series: pd.Series, names: tuple[str, ...], column: str) -> np.ndarray:
-    """Integer codes of ``series`` into ``names`` (categoricals: only categories mapped)."""
+def category_codes(
+    series: pd.Series, names: tuple[str, ...], column: str, rows: np.ndarray | None = None
+) -> np.ndarray:
+    """Integer codes of ``series`` into ``names`` (categoricals: only categories mapped).
+
+    Args:
+        series: the values.
+        names: the allowed values; a value's code is its index here.
+        column: the column's name, for the error.
+        rows: a boolean mask: the codes of these rows only (only they must be allowed values).
+
+    Raises:
+        ValueError: a value (of ``rows``) that is missing or not one of ``names``.
+    """
     if isinstance(series.dtype, pd.CategoricalDtype):
-        cat_codes = series.cat.codes.to_numpy()
-        categories = [str(c) for c in series.cat.categories]
+        cat_codes = series.array.codes
+        categories = [str(c) for c in series.dtype.categories.tolist()]
     else:
         cat_codes, uniques = pd.factorize(series.astype(str), use_na_sentinel=True)
         categories = [str(c) for c in uniques]
+    if rows is not None:
+        cat_codes = cat_codes[rows]
     lookup = {n: i for i, n in enumerate(names)}
     present = np.flatnonzero(np.bincount(cat_codes[cat_codes >= 0], minlength=len(categories)))
     bad = sorted({categories[c] for c in present if categories[c] not in lookup})
     if bad or (cat_codes < 0).any():
         raise ValueError(f"unknown {column} value(s) {bad or ['<missing>']}; allowed {list(names)}")
     mapping = np.array([lookup.get(c, -1) for c in categories], dtype=np.int64)
-    return mapping[cat_codes] if len(mapping) else np.zeros(len(series), dtype=np.int64)
+    return mapping[cat_codes] if len(mapping) else np.zeros(cat_codes.size, dtype=np.int64)
 
 
 def _month_numbers(values: pd.Series | np.ndarray) -> np.ndarray:
@@ -807,16 +824,16 @@ def _norm(married, c0, c1, c2, up) -> np.ndarray:
 
 
 def _price_post(
-    c: dict[str, np.ndarray], n: np.ndarray, up: dict[str, float]
+    c: dict[str, np.ndarray], n: np.ndarray, up: dict[str, float], norm: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """Post-programme flows of count cells (``n`` = person-months, or person-months per year)."""
+    """Post-programme flows of count cells (``n`` = person-months, or person-months per year;
+    ``norm`` = the cells' household norm, :func:`_norm`)."""
     s = c["state"]
     sa_months = (
-        n * np.isin(s, [_S[x] for x in SA_STATES])
+        n * _SA_STATE[s]
         + n * (s == _S["education"]) * up["sa_share_education"]
         + n * (s == _S["employed_part_time"]) * up["sa_share_part_time"]
     )
-    norm = _norm(c["married"], c["children_0_5"], c["children_6_10"], c["children_11_17"], up)
     ft = n * (s == _S["employed_full_time"])
     pt = n * (s == _S["employed_part_time"])
     wage_ft = ft * up["wage_month"]
@@ -840,11 +857,15 @@ def _price_post(
 
 
 def _price_programme(
-    c: dict[str, np.ndarray], up: dict[str, float], policy: EconomicPolicy, g: GIndex
+    c: dict[str, np.ndarray],
+    up: dict[str, float],
+    policy: EconomicPolicy,
+    g: GIndex,
+    norm: np.ndarray,
 ) -> dict[str, np.ndarray]:
-    """Programme flows of count cells (in_programme person-months)."""
+    """Programme flows of count cells (in_programme person-months; ``norm`` as for
+    :func:`_price_post`)."""
     prog = c["months"] * (c["state"] == _S["in_programme"])
-    norm = _norm(c["married"], c["children_0_5"], c["children_6_10"], c["children_11_17"], up)
     if policy.stipend_level == "g_multiple":
         g_month = g.in_force(c["year"], np.where(c["may_dec"], 5, 1)) * g.factor(
             c["year"], policy.price_year
@@ -872,8 +893,33 @@ def _price_programme(
     }
 
 
-def _arrays(df: pd.DataFrame) -> dict[str, np.ndarray]:
-    return {col: df[col].to_numpy() for col in df.columns}
+def _cell_norm(c: dict[str, np.ndarray], up: dict[str, float]) -> np.ndarray:
+    """The household norm of count cells (NOK per month)."""
+    return _norm(c["married"], c["children_0_5"], c["children_6_10"], c["children_11_17"], up)
+
+
+def _arrays(
+    df: pd.DataFrame, rows: np.ndarray | None = None, columns: tuple[str, ...] | None = None
+) -> dict[str, np.ndarray]:
+    """The ``columns`` (default all) of ``df`` as arrays; only the rows of the boolean mask ``rows``
+    if given."""
+    names = df.columns if columns is None else columns
+    if rows is None:
+        return {col: df[col].to_numpy() for col in names}
+    return {col: df[col].to_numpy()[rows] for col in names}
+
+
+#: The columns of the extrapolation basis that are priced.
+_BASIS_PRICED = (
+    "replication",
+    "arm",
+    "state",
+    "married",
+    "children_0_5",
+    "children_6_10",
+    "children_11_17",
+    "months_per_year",
+)
 
 
 def analysis_years(counts: StateCounts, policy: EconomicPolicy) -> tuple[int, int]:
@@ -886,9 +932,10 @@ def analysis_years(counts: StateCounts, policy: EconomicPolicy) -> tuple[int, in
         ValueError: ``policy.base_year`` after the first year with flows (they would be lost).
     """
     first = counts.first_month.year
-    staffed = policy.staff_fte_by_month[policy.staff_fte_by_month > 0]
-    if len(staffed):
-        first = min(first, staffed.index.min().year)
+    fte = policy.staff_fte_by_month
+    staffed = fte.to_numpy() > 0
+    if staffed.any():
+        first = min(first, _years(fte.index.to_numpy()[staffed]).min().item())
     if policy.base_year is not None and policy.base_year > first:
         raise ValueError(
             f"base_year {policy.base_year} is after the first year with flows ({first}); "
@@ -898,28 +945,272 @@ def analysis_years(counts: StateCounts, policy: EconomicPolicy) -> tuple[int, in
     return base, base + policy.analysis_horizon_years - 1
 
 
+def _years(dates: np.ndarray) -> np.ndarray:
+    """Calendar years (int64) of ``datetime64`` values."""
+    return dates.astype("datetime64[Y]").astype(np.int64) + 1970
+
+
 def _extrapolation_weights(
     horizon_month: pd.Timestamp, last_year: int, persistence: float, real_growth: float
-) -> pd.DataFrame:
-    """Per year after the horizon: sums over its months of the level and effect weights (years)."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per year after the horizon: sums over its months of the level and effect weights (years).
+
+    Returns:
+        The years (int64, ascending) and per year the weights ``level, effect, level_q, effect_q``
+        (one column each); no years if the horizon month ends the analysis.
+    """
     h = horizon_month.year * 12 + horizon_month.month - 1
     end = last_year * 12 + 11
     if end <= h:
-        return pd.DataFrame(columns=["year", "level", "effect", "level_q", "effect_q"])
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 4))
     j = np.arange(1, end - h + 1, dtype=float)  # months after the horizon month
     years = (h + j.astype(np.int64)) // 12
     growth = (1.0 + real_growth) ** (j / 12.0)
     decay = persistence ** (j / 12.0)
-    df = pd.DataFrame(
-        {
-            "year": years,
-            "level": growth / 12.0,
-            "effect": decay * growth / 12.0,
-            "level_q": np.full(j.size, 1.0 / 12.0),
-            "effect_q": decay / 12.0,
-        }
+    weights = np.column_stack(
+        [growth / 12.0, decay * growth / 12.0, np.full(j.size, 1.0 / 12.0), decay / 12.0]
     )
-    return df.groupby("year", as_index=False).sum()
+    # The four weights are the float columns of one frame: one block for group_sums.
+    return group_sums(years, weights)
+
+
+@dataclass(frozen=True)
+class LedgerArrays:
+    """A ledger or an effect ledger as NumPy arrays, one entry per row.
+
+    What the frames of :func:`ledger_from_counts` (with ``arm``) and :func:`arm_effects` hold
+    (without the columns that follow from the flow), for pricing that does not need the frames: a
+    PSA draw prices (:func:`price_counts`), takes the effects (:meth:`effects`), averages them
+    (:meth:`mean_over_replications`) and evaluates
+    (:func:`model.economics.perspectives.evaluate_arrays`) on these, with the frames' numbers.
+
+    Attributes:
+        replication: replication id per row.
+        arm: arm code per row (into :data:`ARMS`); None for an effect ledger.
+        year: calendar year per row.
+        flow: flow code per row (into :data:`FLOW_NAMES`).
+        extrapolated: whether the row is extrapolated beyond the simulated horizon.
+        amount_nok: NOK of the price year, undiscounted (0 on quantity rows).
+        person_years: person-years (0 on money rows).
+        attrs: the ledger's ``attrs`` (price_year, base_year, last_year, horizon_month).
+    """
+
+    replication: np.ndarray
+    arm: np.ndarray | None
+    year: np.ndarray
+    flow: np.ndarray
+    extrapolated: np.ndarray
+    amount_nok: np.ndarray
+    person_years: np.ndarray
+    attrs: dict[str, object]
+
+    def frame(self) -> pd.DataFrame:
+        """The ledger frame of a ledger's arrays (:func:`ledger_from_counts`)."""
+        flow = self.flow
+        out = pd.DataFrame(
+            {
+                "replication": self.replication.astype(np.int32),
+                "arm": pd.Categorical.from_codes(self.arm, dtype=_category_dtype(ARMS)),
+                "year": self.year.astype(np.int32),
+                "flow": pd.Categorical.from_codes(flow, dtype=_category_dtype(FLOW_NAMES)),
+                **{
+                    attr: pd.Categorical.from_codes(codes[flow], dtype=_category_dtype(categories))
+                    for attr, (codes, categories) in _FLOW_ATTRIBUTES.items()
+                },
+                "extrapolated": self.extrapolated,
+                "amount_nok": self.amount_nok,
+                "person_years": self.person_years,
+            }
+        )
+        out.attrs.update(self.attrs)
+        return out
+
+    def effects(self) -> LedgerArrays:
+        """Programme arm − counterfactual arm of a ledger's arrays: the rows and numbers of
+        :func:`arm_effects` of its frame."""
+        sign = np.where(self.arm == _A["programme"], 1.0, -1.0)
+        reps, rep_rank = np.unique(self.replication, return_inverse=True)
+        years, year_rank = np.unique(self.year, return_inverse=True)
+        key, flow, extrapolated, (amount, person_years) = _cell_sums(
+            rep_rank.reshape(-1) * years.size + year_rank.reshape(-1),
+            self.flow,
+            self.extrapolated,
+            [self.amount_nok * sign, self.person_years * sign],
+        )
+        rep_i, year_i = np.divmod(key, years.size)
+        return LedgerArrays(
+            replication=reps[rep_i],
+            arm=None,
+            year=years[year_i],
+            flow=flow,
+            extrapolated=extrapolated,
+            amount_nok=amount,
+            person_years=person_years,
+            attrs=self.attrs,
+        )
+
+    def mean_over_replications(self, label: int) -> LedgerArrays:
+        """An effect ledger's arrays averaged over its replications, as one pseudo-replication
+        ``label``: the rows and numbers of :func:`model.cba.mean_effects` of the frame
+        :func:`arm_effects` gives for them."""
+        n = np.unique(self.replication).size
+        years, year_rank = np.unique(self.year, return_inverse=True)
+        year_i, flow, extrapolated, (amount, person_years) = _cell_sums(
+            year_rank.reshape(-1),
+            self.flow,
+            self.extrapolated,
+            [self.amount_nok, self.person_years],
+        )
+        return LedgerArrays(
+            replication=np.full(year_i.size, label),
+            arm=None,
+            year=years[year_i],
+            flow=flow,
+            extrapolated=extrapolated,
+            amount_nok=amount / n,
+            person_years=person_years / n,
+            attrs=self.attrs,
+        )
+
+    def transfers_net(self) -> float:
+        """:func:`transfers_net` of the frame of these arrays (NOK)."""
+        transfer = _IS_TRANSFER[self.flow]
+        amount = self.amount_nok[transfer]
+        receiver = _FLOW_RECEIVER_IS_PARTY[self.flow][transfer]
+        payer = _FLOW_PAYER_IS_PARTY[self.flow][transfer]
+        values = np.concatenate([amount[receiver], -amount[payer]])
+        values[np.isnan(values)] = 0.0
+        return float(values.sum())
+
+
+def _cell_sums(
+    key: np.ndarray, flow: np.ndarray, extrapolated: np.ndarray, blocks: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Sums of ``blocks`` (each summed on its own, as :func:`groupby_sum` sums) per cell (``key``,
+    flow code, extrapolated), cells in that order: each cell's key, flow code and extrapolated flag,
+    and the sums."""
+    n_flow = len(FLOW_NAMES)
+    cells, ids = _group_numbers((key * n_flow + flow) * 2 + extrapolated)
+    rest, cell_extrapolated = np.divmod(cells, 2)
+    cell_key, cell_flow = np.divmod(rest, n_flow)
+    sums = _block_sums(ids, cells.size, blocks)
+    return cell_key, cell_flow, cell_extrapolated.astype(bool), sums
+
+
+def price_counts(counts: StateCounts, policy: EconomicPolicy, params: ParameterSet) -> LedgerArrays:
+    """Price aggregated counts: the ledger of :func:`ledger_from_counts` as arrays.
+
+    Args:
+        counts: from :func:`count_states`.
+        policy: the scenario's economic policy.
+        params: the registry (point values or one PSA draw).
+
+    Returns:
+        The ledger's rows (see :func:`ledger_from_counts`).
+    """
+    base, last = analysis_years(counts, policy)
+    cells = counts.cells
+    cell_year = cells["year"].to_numpy()
+    g = GIndex(params, max(last, policy.price_year, int(cell_year.max())) + 1)
+    up = _unit_prices(policy, params, g)
+    reps = counts.replications
+    n_rep, n_year, n_flow = len(reps), last - base + 1, len(FLOW_NAMES)
+
+    # Simulated block: grid (replication, arm, year) × flow.
+    money = np.zeros((n_rep, 2, n_year, n_flow))
+    in_years = (cell_year >= base) & (cell_year <= last)
+    c = _arrays(cells, None if in_years.all() else in_years)
+    if c["year"].size:
+        flat = (np.searchsorted(reps, c["replication"]) * 2 + c["arm"]) * n_year + (
+            c["year"] - base
+        )
+        norm = _cell_norm(c, up)
+        priced = {
+            **_price_post(c, c["months"], up, norm),
+            **_price_programme(c, up, policy, g, norm),
+        }
+        view = money.reshape(n_rep * 2 * n_year, n_flow)
+        for name, amount in priced.items():
+            view[:, _FLOW_CODE[name]] += np.bincount(flat, weights=amount, minlength=view.shape[0])
+
+    ev = _arrays(counts.events)
+    ev_in = (ev["year"] >= base) & (ev["year"] <= last)
+    for event, flow, price in (
+        ("incentive_milestone", "incentive_payments", up["incentive_each"]),
+        ("assessment", "assessment", up["assessment_each"]),
+    ):
+        rows = ev_in & (ev["event"] == event)
+        if rows.any():
+            np.add.at(
+                money[..., _FLOW_CODE[flow]],
+                (
+                    np.searchsorted(reps, ev["replication"][rows]),
+                    ev["arm"][rows].astype(np.int64),
+                    ev["year"][rows].astype(np.int64) - base,
+                ),
+                ev["count"][rows].astype(float) * price,
+            )
+
+    fte = policy.staff_fte_by_month
+    fte_year = _years(fte.index.to_numpy())
+    staffed = (fte_year >= base) & (fte_year <= last)
+    if staffed.any():
+        by_year = np.bincount(
+            fte_year[staffed] - base, weights=fte.to_numpy()[staffed], minlength=n_year
+        )
+        money[:, _A["programme"], :, _FLOW_CODE["project_staff"]] += (
+            by_year[None, :] * up["staff_fte_month"]
+        )
+    blocks = [_long_rows(money, reps, np.arange(base, last + 1), np.arange(n_flow), False)]
+
+    # Extrapolated block: post-programme flows and employed person-years after the horizon month.
+    ext_years, weights = _extrapolation_weights(
+        counts.horizon_month,
+        last,
+        params.v("cba.employment_effect_persistence_per_year"),
+        params.v("prices.real_wage_growth_per_year"),
+    )
+    if ext_years.size:
+        b = _arrays(counts.basis, columns=_BASIS_PRICED)
+        basis = np.zeros((n_rep, 2, n_flow))
+        if b["replication"].size:
+            priced = _price_post(b, b["months_per_year"], up, _cell_norm(b, up))
+            flat = np.searchsorted(reps, b["replication"]) * 2 + b["arm"]
+            view = basis.reshape(n_rep * 2, n_flow)
+            for name, amount in priced.items():
+                view[:, _FLOW_CODE[name]] += np.bincount(
+                    flat, weights=amount, minlength=view.shape[0]
+                )
+        keep = _EXTRAPOLATED_FLOWS
+        q = _IS_QUANTITY[None, keep]
+        lvl = np.where(q, weights[:, 2:3], weights[:, 0:1])  # (year, flow)
+        eff = np.where(q, weights[:, 3:4], weights[:, 1:2])
+        cf = basis[:, _A["counterfactual"], keep]
+        diff = basis[:, _A["programme"], keep] - cf
+        ext = np.empty((n_rep, 2, ext_years.size, keep.size))
+        ext[:, _A["counterfactual"]] = cf[:, None, :] * lvl[None]
+        ext[:, _A["programme"]] = cf[:, None, :] * lvl[None] + diff[:, None, :] * eff[None]
+        blocks.append(_long_rows(ext, reps, ext_years, keep, True))
+
+    rep, arm, year, flow, extrapolated, value = (
+        np.concatenate(col) for col in zip(*blocks, strict=True)
+    )
+    is_q = _IS_QUANTITY[flow]
+    return LedgerArrays(
+        replication=rep,
+        arm=arm,
+        year=year,
+        flow=flow,
+        extrapolated=extrapolated,
+        amount_nok=np.where(is_q, 0.0, value),
+        person_years=np.where(is_q, value, 0.0),
+        attrs={
+            "price_year": policy.price_year,
+            "base_year": base,
+            "last_year": last,
+            "horizon_month": str(counts.horizon_month.date()),
+        },
+    )
 
 
 def ledger_from_counts(
@@ -935,146 +1226,56 @@ def ledger_from_counts(
     Returns:
         The ledger (columns :data:`LEDGER_COLUMNS`): one row per replication × arm × year × flow (×
         whether extrapolated), NOK of ``policy.price_year``, undiscounted. Years run from the base
-        year to the end of the analysis horizon; flows after it are dropped.
+        year to the end of the analysis horizon; flows after it are dropped. Rows: the simulated
+        years (every flow), then the extrapolated years (the post-programme flows and employed
+        person-years), each ordered by replication, arm, year and flow.
     """
-    base, last = analysis_years(counts, policy)
-    g = GIndex(params, max(last, policy.price_year, int(counts.cells["year"].max())) + 1)
-    up = _unit_prices(policy, params, g)
-    reps = counts.replications
-    n_rep, n_year = len(reps), last - base + 1
-    n_flow = len(FLOW_NAMES)
-    fidx = {name: i for i, name in enumerate(FLOW_NAMES)}
-
-    # Simulated block: grid (replication, arm, year) × flow.
-    money = np.zeros((n_rep, 2, n_year, n_flow))
-    cells = counts.cells[(counts.cells["year"] >= base) & (counts.cells["year"] <= last)]
-    c = _arrays(cells)
-    if len(cells):
-        flat = (np.searchsorted(reps, c["replication"]) * 2 + c["arm"]) * n_year + (
-            c["year"] - base
-        )
-        priced = {**_price_post(c, c["months"], up), **_price_programme(c, up, policy, g)}
-        view = money.reshape(n_rep * 2 * n_year, n_flow)
-        for name, amount in priced.items():
-            view[:, fidx[name]] += np.bincount(flat, weights=amount, minlength=view.shape[0])
-
-    ev = counts.events[(counts.events["year"] >= base) & (counts.events["year"] <= last)]
-    for event, flow, price in (
-        ("incentive_milestone", "incentive_payments", up["incentive_each"]),
-        ("assessment", "assessment", up["assessment_each"]),
-    ):
-        e = ev[ev["event"] == event]
-        if len(e):
-            np.add.at(
-                money[..., fidx[flow]],
-                (
-                    np.searchsorted(reps, e["replication"].to_numpy()),
-                    e["arm"].to_numpy(np.int64),
-                    e["year"].to_numpy(np.int64) - base,
-                ),
-                e["count"].to_numpy(float) * price,
-            )
-
-    fte = policy.staff_fte_by_month
-    fte = fte[(fte.index.year >= base) & (fte.index.year <= last)]
-    if len(fte):
-        by_year = np.bincount(
-            fte.index.year.to_numpy() - base, weights=fte.to_numpy(), minlength=n_year
-        )
-        money[:, _A["programme"], :, fidx["project_staff"]] += (
-            by_year[None, :] * up["staff_fte_month"]
-        )
-
-    years = np.arange(base, last + 1)
-    sim = _to_long(money, reps, years, extrapolated=False)
-
-    # Extrapolated block: post-programme flows after the horizon month.
-    weights = _extrapolation_weights(
-        counts.horizon_month,
-        last,
-        params.v("cba.employment_effect_persistence_per_year"),
-        params.v("prices.real_wage_growth_per_year"),
-    )
-    blocks = [sim]
-    if len(weights):
-        b = _arrays(counts.basis)
-        basis = np.zeros((n_rep, 2, n_flow))
-        if len(counts.basis):
-            priced = _price_post(b, b["months_per_year"], up)
-            flat = np.searchsorted(reps, b["replication"]) * 2 + b["arm"]
-            view = basis.reshape(n_rep * 2, n_flow)
-            for name, amount in priced.items():
-                view[:, fidx[name]] += np.bincount(flat, weights=amount, minlength=view.shape[0])
-        cf = basis[:, _A["counterfactual"], :]
-        diff = basis[:, _A["programme"], :] - cf
-        is_q = np.array([FLOW_INDEX[f].kind == "quantity" for f in FLOW_NAMES])
-        lvl = np.where(
-            is_q[None, :],
-            weights["level_q"].to_numpy()[:, None],
-            weights["level"].to_numpy()[:, None],
-        )
-        eff = np.where(
-            is_q[None, :],
-            weights["effect_q"].to_numpy()[:, None],
-            weights["effect"].to_numpy()[:, None],
-        )
-        ext = np.zeros((n_rep, 2, len(weights), n_flow))
-        ext[:, _A["counterfactual"]] = cf[:, None, :] * lvl[None]
-        ext[:, _A["programme"]] = cf[:, None, :] * lvl[None] + diff[:, None, :] * eff[None]
-        keep = [fidx[f] for f in (*POST_PROGRAMME_FLOWS, "employed_person_years")]
-        mask = np.zeros(n_flow, bool)
-        mask[keep] = True
-        ext[..., ~mask] = 0.0
-        ext_long = _to_long(ext, reps, weights["year"].to_numpy(), extrapolated=True)
-        blocks.append(ext_long[ext_long["flow"].isin([FLOW_NAMES[i] for i in keep])])
-    out = pd.concat(blocks, ignore_index=True)
-    out.attrs.update(
-        {
-            "price_year": policy.price_year,
-            "base_year": base,
-            "last_year": last,
-            "horizon_month": str(counts.horizon_month.date()),
-        }
-    )
-    return out
+    return price_counts(counts, policy, params).frame()
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=64)
 def _category_dtype(categories: tuple[str, ...]) -> pd.CategoricalDtype:
-    """The category dtype of ``categories`` (built once: validating string categories is not free)."""
-    return pd.CategoricalDtype(list(categories))
+    """The category dtype of string ``categories`` (built once: validating them is not free)."""
+    return pd.CategoricalDtype(pd.Index(list(categories), dtype="str"))
 
 
-def _to_long(
-    arr: np.ndarray, reps: np.ndarray, years: np.ndarray, extrapolated: bool
-) -> pd.DataFrame:
-    """(replication, arm, year, flow) array → long ledger rows."""
+#: Per flow attribute of the ledger (payer, receiver, kind, group): each flow's code into the
+#: attribute's categories, and those categories.
+_FLOW_ATTRIBUTES: dict[str, tuple[np.ndarray, tuple[str, ...]]] = {
+    attr: (np.array([categories.index(getattr(f, attr)) for f in FLOWS]), categories)
+    for attr, categories in (
+        ("payer", ("", *ACTORS)),
+        ("receiver", ("", *ACTORS)),
+        ("kind", KINDS),
+        ("group", GROUPS),
+    )
+}
+_FLOW_CODE = {name: i for i, name in enumerate(FLOW_NAMES)}
+_IS_QUANTITY = np.array([f.kind == "quantity" for f in FLOWS])
+_IS_TRANSFER = np.array([f.kind == "transfer" for f in FLOWS])
+_FLOW_RECEIVER_IS_PARTY = np.array([f.receiver in PARTIES for f in FLOWS])
+_FLOW_PAYER_IS_PARTY = np.array([f.payer in PARTIES for f in FLOWS])
+#: Whether each state (by code) is priced as a social-assistance month.
+_SA_STATE = np.array([s in SA_STATES for s in STATES])
+#: Flows extrapolated beyond the horizon (codes, ascending).
+_EXTRAPOLATED_FLOWS = np.array(
+    sorted(_FLOW_CODE[f] for f in (*POST_PROGRAMME_FLOWS, "employed_person_years"))
+)
+
+
+def _long_rows(
+    arr: np.ndarray, reps: np.ndarray, years: np.ndarray, flows: np.ndarray, extrapolated: bool
+) -> tuple[np.ndarray, ...]:
+    """A (replication, arm, year, flow) array as ledger rows in that order: the replication, arm
+    code, year, flow code and extrapolated flag of every row, and its value."""
     n_rep, n_arm, n_year, n_flow = arr.shape
-    flat = arr.reshape(-1)
-    r = np.repeat(reps, n_arm * n_year * n_flow)
-    a = np.tile(np.repeat(np.arange(n_arm), n_year * n_flow), n_rep)
-    y = np.tile(np.repeat(years, n_flow), n_rep * n_arm)
-    f = np.tile(np.arange(n_flow), n_rep * n_arm * n_year)
-    is_q = np.array([FLOW_INDEX[n].kind == "quantity" for n in FLOW_NAMES])[f]
-
-    def per_flow(attr: str, categories: tuple[str, ...]) -> pd.Categorical:
-        codes = np.array([categories.index(getattr(fl, attr)) for fl in FLOWS], dtype=np.int64)
-        return pd.Categorical.from_codes(codes[f], dtype=_category_dtype(categories))
-
-    return pd.DataFrame(
-        {
-            "replication": r.astype(np.int32),
-            "arm": pd.Categorical.from_codes(a, dtype=_category_dtype(ARMS)),
-            "year": y.astype(np.int32),
-            "flow": pd.Categorical.from_codes(f, dtype=_category_dtype(FLOW_NAMES)),
-            "payer": per_flow("payer", ("", *ACTORS)),
-            "receiver": per_flow("receiver", ("", *ACTORS)),
-            "kind": per_flow("kind", KINDS),
-            "group": per_flow("group", GROUPS),
-            "extrapolated": np.full(flat.size, extrapolated),
-            "amount_nok": np.where(is_q, 0.0, flat),
-            "person_years": np.where(is_q, flat, 0.0),
-        }
+    return (
+        np.repeat(reps, n_arm * n_year * n_flow),
+        np.tile(np.repeat(np.arange(n_arm), n_year * n_flow), n_rep),
+        np.tile(np.repeat(years, n_flow), n_rep * n_arm),
+        np.tile(flows, n_rep * n_arm * n_year),
+        np.full(arr.size, extrapolated),
+        arr.reshape(-1),
     )
 
 
@@ -1103,48 +1304,214 @@ def build_ledger(
     return ledger_from_counts(count_states(persons, person_months, events), policy, params)
 
 
-def groupby_sum(frame: pd.DataFrame, keys: list[str], values: list[str]) -> pd.DataFrame:
-    """``frame.groupby(keys, observed=True, sort=True, as_index=False)[values].sum()``, faster.
+def group_sums(code: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sums of float ``values`` by integer ``code``: the numbers pandas (3.x) gives for
+    ``groupby(code, sort=True).sum()``, without its overhead.
 
-    For keys that are integer, boolean or categorical columns without missing values, the rows are grouped
-    by one integer code that sorts like the keys (mixed radix of their ranks, categories in category
-    order), so pandas forms the same groups in the same order and sums them with the same algorithm; only
-    the (slow) multi-key and categorical bookkeeping is skipped. Other keys fall back to the groupby.
+    pandas adds up a block of float columns with ``np.add.reduceat`` over each group's rows when
+    the codes are ascending and the block has no NaN; otherwise row by row with Kahan compensation
+    (reset to 0 when it is not finite), skipping NaN (a group of NaN only sums to 0). Both are
+    reproduced here, the second vectorised over the groups (one step per row of the largest
+    group).
+
+    Args:
+        code: the integer group key of each row.
+        values: float64 values, shape ``(rows,)`` or ``(rows, columns)``: the columns of one pandas
+            block (a frame's float columns built together; a Series is one column).
+
+    Returns:
+        The distinct codes (ascending) and the sums, one row per code (trailing shape of
+        ``values``).
     """
-    code = np.zeros(len(frame), dtype=np.int64)
-    levels: list[tuple[np.ndarray, object, int]] = []  # (uniques or None, dtype, radix) per key
+    uniq, ids = _group_numbers(code)
+    return uniq, _sums_by_group(ids, uniq.size, values)
+
+
+def _group_numbers(code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(code, return_inverse=True)`` (inverse flat), without the sort for ascending
+    codes."""
+    if code.size and (code[1:] >= code[:-1]).all():
+        first = np.concatenate([[True], code[1:] != code[:-1]])
+        return code[first], np.cumsum(first) - 1
+    uniq, ids = np.unique(code, return_inverse=True)
+    return uniq, ids.reshape(-1)
+
+
+def _sums_by_group(ids: np.ndarray, n_groups: int, values: np.ndarray) -> np.ndarray:
+    """:func:`group_sums` given each row's group number (0 … ``n_groups`` − 1, in code order)."""
+    return _block_sums(ids, n_groups, [values])[0]
+
+
+def _block_sums(ids: np.ndarray, n_groups: int, blocks: list[np.ndarray]) -> list[np.ndarray]:
+    """:func:`_sums_by_group` of several blocks (each summed on its own) over the same groups."""
+    ascending = bool(ids.size) and bool((ids[1:] >= ids[:-1]).all())
+    rounds = None
+    out = []
+    for values in blocks:
+        vals = values[:, None] if values.ndim == 1 else values
+        nan = np.isnan(vals)
+        has_nan = bool(nan.any())
+        if ascending and not has_nan:
+            starts = np.flatnonzero(np.concatenate([[True], ids[1:] != ids[:-1]]))
+            sums = np.add.reduceat(vals, starts, axis=0)
+        else:
+            if rounds is None:
+                rounds = _kahan_order(ids, n_groups)
+            by_size, rows, per_round = rounds
+            total = None
+            if not has_nan:
+                total = _kahan_rounds(vals[rows], per_round, n_groups)
+            if total is None:
+                total = _kahan_rounds(vals[rows], per_round, n_groups, skip=nan[rows])
+            sums = np.empty_like(total)
+            sums[by_size] = total
+        out.append(sums.reshape((n_groups, *values.shape[1:])))
+    return out
+
+
+def _kahan_order(ids: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """How :func:`_kahan_rounds` visits the rows: one round per row of the largest group, round k
+    taking the k-th row (in row order) of every group that has one. With the groups ordered by size
+    (largest first) the groups of round k are the first ones, so each round works on slices.
+
+    Returns:
+        The groups by size, the rows in visiting order, and the number of rows of each round.
+    """
+    sizes = np.bincount(ids, minlength=n_groups)
+    by_size = np.argsort(-sizes, kind="stable")
+    place = np.empty(n_groups, dtype=np.int64)
+    place[by_size] = np.arange(n_groups)
+    rank = np.empty(ids.size, dtype=np.int64)
+    rank[np.argsort(ids, kind="stable")] = np.arange(ids.size) - np.repeat(
+        np.cumsum(sizes) - sizes, sizes
+    )
+    rows = np.argsort(rank * n_groups + place[ids])  # by round, then by group (distinct keys)
+    return by_size, rows, np.bincount(rank).tolist()
+
+
+def _kahan_rounds(
+    v_rows: np.ndarray, per_round: list[int], n_groups: int, skip: np.ndarray | None = None
+) -> np.ndarray | None:
+    """pandas' Kahan summation, round by round: round k adds the next ``per_round[k]`` rows of
+    ``v_rows`` to the first ``per_round[k]`` groups.
+
+    pandas resets a compensation that is not finite (from an infinite term or an overflowing sum)
+    to 0. Without ``skip`` (rows to leave out: NaN) that reset is left out: exact as long as every
+    sum ends finite (a compensation turns non-finite only with an infinite or NaN term or sum,
+    after which the group's sum stays infinite or NaN), and None is returned otherwise, for the
+    caller to add up again with ``skip`` (all False if no NaN).
+
+    Returns:
+        The sums per group (groups ordered as the rounds fill them), or None (see above).
+    """
+    total = np.zeros((n_groups, v_rows.shape[1]))
+    comp = np.zeros_like(total)
+    y_buf, t_buf = np.empty_like(total), np.empty_like(total)
+    lo = 0
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf etc.: see above
+        for n in per_round:
+            v, s, c, y, t = v_rows[lo : lo + n], total[:n], comp[:n], y_buf[:n], t_buf[:n]
+            np.subtract(v, c, out=y)
+            np.add(s, y, out=t)
+            if skip is None:
+                np.subtract(t, s, out=c)
+                np.subtract(c, y, out=c)
+                s[...] = t
+            else:
+                new_c = t - s
+                new_c -= y
+                np.copyto(new_c, 0.0, where=~np.isfinite(new_c))
+                keep = ~skip[lo : lo + n]
+                np.copyto(s, t, where=keep)
+                np.copyto(c, new_c, where=keep)
+            lo += n
+    if skip is None and not np.isfinite(total).all():
+        return None
+    return total
+
+
+def _encode_keys(columns: list[pd.Series], n_rows: int) -> tuple[np.ndarray, list[tuple]] | None:
+    """One int64 code per row (of ``n_rows``) that sorts like the key ``columns`` (mixed radix of
+    their ranks; categories in category order), and per column what :func:`_decode_keys` needs;
+    None if a column is neither integer, boolean nor categorical without missing values, or the
+    codes would overflow."""
+    code = np.zeros(n_rows, dtype=np.int64)
+    levels: list[tuple] = []  # (uniques or None, dtype, radix) per key
     space = 1.0
-    for k in keys:
-        col = frame[k]
+    for col in columns:
         dtype = col.dtype
         if isinstance(dtype, pd.CategoricalDtype):
-            ranks = col.cat.codes.to_numpy().astype(np.int64)
+            ranks = col.array.codes.astype(np.int64)
             if (ranks < 0).any():
-                return frame.groupby(keys, observed=True, sort=True, as_index=False)[values].sum()
+                return None
             radix, uniques = len(dtype.categories), None
         elif dtype.kind in "iub":
             uniques, ranks = np.unique(col.to_numpy(), return_inverse=True)
             radix = max(uniques.size, 1)
         else:
-            return frame.groupby(keys, observed=True, sort=True, as_index=False)[values].sum()
+            return None
         space *= max(radix, 1)
         if space >= 2**62:
-            return frame.groupby(keys, observed=True, sort=True, as_index=False)[values].sum()
-        code = code * radix + ranks
+            return None
+        code = code * radix + ranks.reshape(-1)
         levels.append((uniques, dtype, radix))
-    sums = frame[values].groupby(code, sort=True).sum()
-    rest = sums.index.to_numpy(np.int64)
+    return code, levels
+
+
+def _decode_keys(codes: np.ndarray, names: list[str], levels: list[tuple]) -> dict[str, object]:
+    """The key columns of the sorted distinct ``codes`` of :func:`_encode_keys`, by name."""
     cols: dict[str, object] = {}
-    for k, (uniques, dtype, radix) in zip(reversed(keys), reversed(levels), strict=True):
+    rest = codes
+    for k, (uniques, dtype, radix) in zip(reversed(names), reversed(levels), strict=True):
         rest, r = np.divmod(rest, radix)
         if uniques is None:
             cols[k] = pd.Categorical.from_codes(r, dtype=dtype)
         else:
             cols[k] = uniques[r].astype(dtype, copy=False)
-    out = pd.DataFrame({k: cols[k] for k in keys})
-    for v in values:
-        out[v] = sums[v].to_numpy()
-    return out
+    return {k: cols[k] for k in names}
+
+
+def _summed(
+    encoded: tuple[np.ndarray, list[tuple]], keys: list[str], values: dict[str, np.ndarray]
+) -> dict[str, object]:
+    """Key columns and float sums per group of keys encoded by :func:`_encode_keys`, by name (each
+    value column summed as a block of its own by :func:`group_sums`)."""
+    code, levels = encoded
+    uniq, ids = _group_numbers(code)
+    sums = _block_sums(ids, uniq.size, list(values.values()))
+    return {**_decode_keys(uniq, keys, levels), **dict(zip(values, sums, strict=True))}
+
+
+def groupby_sum(frame: pd.DataFrame, keys: list[str], values: list[str]) -> pd.DataFrame:
+    """``frame.groupby(keys, observed=True, sort=True, as_index=False)[values].sum()``, faster.
+
+    For keys that are integer, boolean or categorical columns without missing values and float64
+    values, the rows are grouped by one integer code that sorts like the keys (mixed radix of their
+    ranks, categories in category order) and summed as pandas sums them (:func:`group_sums`, each
+    value column as a block of its own); only the (slow) multi-key and categorical bookkeeping is
+    skipped. Other keys or values fall back to the groupby.
+    """
+    return pd.DataFrame(grouped_columns(frame, keys, values))
+
+
+def grouped_columns(frame: pd.DataFrame, keys: list[str], values: list[str]) -> dict[str, object]:
+    """The columns of :func:`groupby_sum` by name (NumPy or pandas arrays), before they are put in a
+    frame: for callers that build their own frame from them."""
+    arrays = {v: frame[v].to_numpy() for v in values}
+    encoded = _encode_keys([frame[k] for k in keys], len(frame))
+    if encoded is None or any(a.dtype != np.float64 for a in arrays.values()):
+        out = frame.groupby(keys, observed=True, sort=True, as_index=False)[values].sum()
+        return {c: out[c].array for c in out.columns}
+    return _summed(encoded, keys, arrays)
+
+
+def str_isin(series: pd.Series, names: tuple[str, ...]) -> np.ndarray:
+    """Whether each value, as a string, is one of ``names``: ``series.astype(str).isin(names)`` as a
+    boolean array (categoricals: decided once per category; missing values: False)."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        per_category = [str(c) in names for c in series.dtype.categories.tolist()]
+        return np.array([*per_category, False])[series.array.codes]
+    return series.astype(str).isin(names).to_numpy()
 
 
 def arm_effects(ledger: pd.DataFrame) -> pd.DataFrame:
@@ -1154,32 +1521,53 @@ def arm_effects(ledger: pd.DataFrame) -> pd.DataFrame:
         ledger: from :func:`build_ledger`.
 
     Returns:
-        The ledger's columns without ``arm``; ``amount_nok`` and ``person_years`` are the
-        differences.
+        The ledger's columns without ``arm``, one row per replication, year, flow and extrapolated
+        (sorted so); ``amount_nok`` and ``person_years`` are the differences (summed as
+        :func:`groupby_sum` sums). ``payer``, ``receiver``, ``kind`` and ``group`` are categoricals
+        of the values present.
     """
     keys = ["replication", "year", "flow", "extrapolated"]
-    df = ledger[[*keys, "arm", "amount_nok", "person_years"]].copy()
-    sign = np.where(df["arm"].astype(str).to_numpy() == "programme", 1.0, -1.0)
-    df["amount_nok"] = df["amount_nok"].to_numpy() * sign
-    df["person_years"] = df["person_years"].to_numpy() * sign
-    out = groupby_sum(df, keys, ["amount_nok", "person_years"])
+    sign = np.where(str_isin(ledger["arm"], ("programme",)), 1.0, -1.0)
+    signed = {v: ledger[v].to_numpy() * sign for v in ("amount_nok", "person_years")}
+    encoded = _encode_keys([ledger[k] for k in keys], len(ledger))
+    if encoded is None:  # keys only pandas can group (e.g. flow names as strings)
+        out = grouped_columns(ledger[keys].assign(**signed), keys, list(signed))
+    else:
+        out = _summed(encoded, keys, signed)
     flow = out["flow"]
     if isinstance(flow.dtype, pd.CategoricalDtype):
         # Map the categories, not the rows: the same values as mapping every row's name.
-        names = [str(c) for c in flow.cat.categories]
-        codes = flow.cat.codes.to_numpy()
+        names = [str(c) for c in flow.categories.tolist()]
+        codes = np.asarray(flow.codes)
+        present = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(names)))
+        derived = {}
         for col in ("payer", "receiver", "kind", "group"):
-            attr = {f.name: getattr(f, col) for f in FLOWS}
-            per_category = np.array([attr.get(n, np.nan) for n in names] + [np.nan], dtype=object)
-            out[col] = pd.Categorical(pd.Series(per_category[codes], dtype="str"))
+            per_category = [getattr(FLOW_INDEX[n], col) if n in FLOW_INDEX else None for n in names]
+            values = tuple(sorted({per_category[i] for i in present} - {None}))
+            lookup = {v: i for i, v in enumerate(values)}
+            category_code = np.array([lookup.get(v, -1) for v in per_category] + [-1])
+            derived[col] = pd.Categorical.from_codes(
+                category_code[codes], dtype=_category_dtype(values)
+            )
     else:
-        flows = flow.astype(str)
-        for col in ("payer", "receiver", "kind", "group"):
-            out[col] = pd.Categorical(flows.map({f.name: getattr(f, col) for f in FLOWS}))
-    out["replication"] = out["replication"].astype(np.int32)
-    out["year"] = out["year"].astype(np.int32)
-    out.attrs.update(ledger.attrs)
-    return out[[c for c in LEDGER_COLUMNS if c != "arm"]]
+        flows = pd.Series(flow).astype(str)
+        derived = {
+            col: pd.Categorical(flows.map({f.name: getattr(f, col) for f in FLOWS}))
+            for col in ("payer", "receiver", "kind", "group")
+        }
+    frame = pd.DataFrame(
+        {
+            "replication": np.asarray(out["replication"]).astype(np.int32),
+            "year": np.asarray(out["year"]).astype(np.int32),
+            "flow": flow,
+            **derived,
+            "extrapolated": out["extrapolated"],
+            "amount_nok": out["amount_nok"],
+            "person_years": out["person_years"],
+        }
+    )
+    frame.attrs.update(ledger.attrs)
+    return frame
 
 
 def party_positions(ledger: pd.DataFrame) -> pd.DataFrame:
@@ -1223,10 +1611,10 @@ def transfers_net(ledger: pd.DataFrame) -> float:
     """
     # The positions of party_positions() on transfer rows, in its order (receivers, then payers), summed
     # as a pandas column is (NaN counts 0).
-    transfer = (ledger["kind"].astype(str) == "transfer").to_numpy()
+    transfer = str_isin(ledger["kind"], ("transfer",))
     amount = ledger["amount_nok"].to_numpy(float)[transfer]
-    receiver = ledger["receiver"].astype(str).isin(PARTIES).to_numpy()[transfer]
-    payer = ledger["payer"].astype(str).isin(PARTIES).to_numpy()[transfer]
+    receiver = str_isin(ledger["receiver"], PARTIES)[transfer]
+    payer = str_isin(ledger["payer"], PARTIES)[transfer]
     values = np.concatenate([amount[receiver], -amount[payer]])
     values[np.isnan(values)] = 0.0
     return float(values.sum())

@@ -22,11 +22,27 @@ positive and as a cost if negative. ``inf`` when there are gains and no costs, N
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from model.economics.discounting import discount_factors
-from model.economics.ledger import FLOW_NAMES, FLOWS, PARTIES, _group, category_codes
+from model.economics.ledger import (
+    _IS_QUANTITY,
+    _IS_TRANSFER,
+    FLOW_NAMES,
+    FLOWS,
+    PARTIES,
+    LedgerArrays,
+    _block_sums,
+    _category_dtype,
+    _group,
+    _group_numbers,
+    category_codes,
+    group_sums,
+    str_isin,
+)
 from model.economics.policy import EconomicPolicy
 from model.parameters import ParameterSet
 
@@ -41,7 +57,8 @@ _LINE_NAMES = (*FLOW_NAMES, MCPF_FLOW)
 _SIGNS = np.array(
     [[(p == f.receiver) - (p == f.payer) for p in PARTIES] for f in FLOWS], dtype=float
 )
-_IS_TRANSFER = np.array([f.kind == "transfer" for f in FLOWS])
+#: The flow of the extra employed person-years (the denominator of cost-effectiveness).
+_EMPLOYED_CODE = FLOW_NAMES.index("employed_person_years")
 
 
 def _line_meta(attr: str, mcpf_value: str) -> tuple[np.ndarray, list[str]]:
@@ -56,6 +73,10 @@ _LINE_META = {
     "kind": _line_meta("kind", "resource"),
     "group": _line_meta("group", "tax_financing"),
 }
+#: Whether each line is in the ``programme`` group (the programme's cost to public budgets).
+_PROGRAMME_LINE = np.array(
+    [_LINE_META["group"][1][i] == "programme" for i in _LINE_META["group"][0]]
+)
 
 # Category dtypes of the perspective ledger's columns, built once.
 _DTYPES = {
@@ -79,37 +100,67 @@ EVALUATION_COLUMNS = (
 )
 
 
-def base_year_of(effects: pd.DataFrame, policy: EconomicPolicy) -> int:
+def base_year_of(effects: pd.DataFrame | LedgerArrays, policy: EconomicPolicy) -> int:
     """The year discounted to: ``policy.base_year``, else the ledger's, else its first year."""
     if policy.base_year is not None:
         return policy.base_year
     if "base_year" in effects.attrs:
         return int(effects.attrs["base_year"])
-    return int(effects["year"].min())
+    years = effects.year if isinstance(effects, LedgerArrays) else effects["year"].to_numpy()
+    return int(years.min())
 
 
-def perspective_ledger(
-    effects: pd.DataFrame, policy: EconomicPolicy, params: ParameterSet
-) -> pd.DataFrame:
-    """The effect ledger seen from every perspective, by year and line, undiscounted and discounted.
+def _effect_arrays(effects: pd.DataFrame) -> tuple[LedgerArrays, np.ndarray]:
+    """An effect ledger frame as arrays, and per row whether it carries money (``kind`` is not
+    ``quantity``).
 
-    Args:
-        effects: the effect ledger (:func:`model.economics.ledger.arm_effects`).
-        policy: the scenario's economic policy (discounting scheme, base year).
-        params: the registry (discount rates, tax financing cost).
-
-    Returns:
-        Columns ``replication, year, perspective, flow, payer, receiver, kind, group, extrapolated,
-        amount_nok, discount_factor, pv_nok`` (NOK of the price year). Society's transfer lines are
-        left out (they are exactly zero); society's ``tax_financing_cost`` line is the MCPF.
+    The flow codes are those of the money rows (which must be flows of :data:`FLOW_NAMES`) and of
+    ``employed_person_years`` rows; other quantity rows get -1.
     """
+    money = ~str_isin(effects["kind"], ("quantity",))
+    flow_names = effects["flow"]
+    flow = np.full(len(effects), -1, dtype=np.int64)
+    flow[money] = category_codes(flow_names, FLOW_NAMES, "flow", rows=money)
+    flow[str_isin(flow_names, ("employed_person_years",))] = _EMPLOYED_CODE
+    arrays = LedgerArrays(
+        replication=effects["replication"].to_numpy(),
+        arm=None,
+        year=effects["year"].to_numpy(),
+        flow=flow,
+        extrapolated=effects["extrapolated"].to_numpy(bool),
+        amount_nok=effects["amount_nok"].to_numpy(float),
+        person_years=effects["person_years"].to_numpy(float),
+        attrs=dict(effects.attrs),
+    )
+    return arrays, money
+
+
+@dataclass(frozen=True)
+class _Lines:
+    """The rows of :func:`perspective_ledger` as arrays, sorted by replication, perspective, year
+    and line."""
+
+    replication: np.ndarray  # int64
+    year: np.ndarray  # int64
+    perspective: np.ndarray  # codes into ALL_PERSPECTIVES
+    line: np.ndarray  # codes into _LINE_NAMES
+    extrapolated: np.ndarray  # bool
+    amount_nok: np.ndarray  # NOK of the price year, undiscounted
+    discount_factor: np.ndarray
+    base_year: int
+
+
+def _perspective_lines(
+    effects: LedgerArrays, money: np.ndarray, policy: EconomicPolicy, params: ParameterSet
+) -> _Lines:
+    """The effect ledger seen from every perspective (see :func:`perspective_ledger`), as arrays;
+    ``money``: the rows that carry money."""
     base = base_year_of(effects, policy)
-    money = effects[effects["kind"].astype(str) != "quantity"]
-    f = category_codes(money["flow"], FLOW_NAMES, "flow")
-    amount = money["amount_nok"].to_numpy(float)
-    rep = money["replication"].to_numpy(np.int64)
-    year = money["year"].to_numpy(np.int64)
-    ext = money["extrapolated"].to_numpy(bool)
+    f = effects.flow[money]
+    amount = effects.amount_nok[money]
+    rep = effects.replication[money].astype(np.int64)
+    year = effects.year[money].astype(np.int64)
+    ext = effects.extrapolated[money]
     signs = _SIGNS[f]  # (rows, parties): +1 receiver, -1 payer
     pos = amount[:, None] * signs
     persp = {name: i for i, name in enumerate(ALL_PERSPECTIVES)}
@@ -142,66 +193,97 @@ def perspective_ledger(
             share * m_sum,
         )
     )
-    cols = [np.concatenate(c) for c in zip(*blocks, strict=True)]
-    r, y, fc, e, pc, a = cols
+    r, y, fc, e, pc, a = (np.concatenate(c) for c in zip(*blocks, strict=True))
     order = np.lexsort((fc, y, pc, r))
     r, y, fc, e, pc, a = (c[order] for c in (r, y, fc, e, pc, a))
-    d = discount_factors(y - base, policy.discounting, params)
+    return _Lines(
+        replication=r,
+        year=y,
+        perspective=pc,
+        line=fc,
+        extrapolated=e,
+        amount_nok=a,
+        discount_factor=discount_factors(y - base, policy.discounting, params),
+        base_year=base,
+    )
+
+
+def perspective_ledger(
+    effects: pd.DataFrame, policy: EconomicPolicy, params: ParameterSet
+) -> pd.DataFrame:
+    """The effect ledger seen from every perspective, by year and line, undiscounted and discounted.
+
+    Args:
+        effects: the effect ledger (:func:`model.economics.ledger.arm_effects`).
+        policy: the scenario's economic policy (discounting scheme, base year).
+        params: the registry (discount rates, tax financing cost).
+
+    Returns:
+        Columns ``replication, year, perspective, flow, payer, receiver, kind, group, extrapolated,
+        amount_nok, discount_factor, pv_nok`` (NOK of the price year). Society's transfer lines are
+        left out (they are exactly zero); society's ``tax_financing_cost`` line is the MCPF.
+    """
+    lines = _perspective_lines(*_effect_arrays(effects), policy, params)
+    fc = lines.line
     out = pd.DataFrame(
         {
-            "replication": r.astype(np.int32),
-            "year": y.astype(np.int32),
-            "perspective": pd.Categorical.from_codes(pc, dtype=_DTYPES["perspective"]),
+            "replication": lines.replication.astype(np.int32),
+            "year": lines.year.astype(np.int32),
+            "perspective": pd.Categorical.from_codes(
+                lines.perspective, dtype=_DTYPES["perspective"]
+            ),
             "flow": pd.Categorical.from_codes(fc, dtype=_DTYPES["flow"]),
-            "payer": pd.Categorical.from_codes(_LINE_META["payer"][0][fc], dtype=_DTYPES["payer"]),
-            "receiver": pd.Categorical.from_codes(_LINE_META["receiver"][0][fc], dtype=_DTYPES["receiver"]),
-            "kind": pd.Categorical.from_codes(_LINE_META["kind"][0][fc], dtype=_DTYPES["kind"]),
-            "group": pd.Categorical.from_codes(_LINE_META["group"][0][fc], dtype=_DTYPES["group"]),
-            "extrapolated": e,
-            "amount_nok": a,
-            "discount_factor": d,
-            "pv_nok": a * d,
+            **{
+                attr: pd.Categorical.from_codes(codes[fc], dtype=_DTYPES[attr])
+                for attr, (codes, _) in _LINE_META.items()
+            },
+            "extrapolated": lines.extrapolated,
+            "amount_nok": lines.amount_nok,
+            "discount_factor": lines.discount_factor,
+            "pv_nok": lines.amount_nok * lines.discount_factor,
         }
     )
     out.attrs.update(effects.attrs)
-    out.attrs["base_year"] = base
+    out.attrs["base_year"] = lines.base_year
     return out
 
 
-def _payback_years(group: np.ndarray, year_index: np.ndarray, pv: np.ndarray, years: np.ndarray) -> pd.arrays.IntegerArray:
-    """Payback year per group: ``group`` and ``year_index`` sorted (one row each), years on a grid
-    (missing cells count 0); the first year from which the cumulative PV is and stays > 0, else <NA>."""
+def _payback_years(
+    group: np.ndarray, year_index: np.ndarray, pv: np.ndarray, years: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Payback year per group: the first year from which the cumulative PV is and stays > 0.
+
+    Args:
+        group: group per row, sorted (one row per group and year).
+        year_index: index into ``years`` per row.
+        pv: PV per row (NOK); years missing from a group count 0.
+        years: the calendar years, ascending.
+
+    Returns:
+        Per group (in order) the payback year and whether there is one (else the year is
+        meaningless).
+    """
     new_group = np.ones(group.size, dtype=bool)
     new_group[1:] = group[1:] != group[:-1]
     row = np.cumsum(new_group) - 1
     wide = np.zeros((int(new_group.sum()), years.size))
     if wide.size == 0:  # no flows at all
-        return pd.array([pd.NA] * wide.shape[0], dtype="Int64")
+        return np.zeros(wide.shape[0], dtype=np.int64), np.zeros(wide.shape[0], dtype=bool)
     wide[row, year_index] = pv
-    cum = np.cumsum(wide, axis=1)
-    nonpos = cum <= 0.0
-    any_nonpos = nonpos.any(axis=1)
-    last_nonpos = np.where(any_nonpos, nonpos.shape[1] - 1 - np.argmax(nonpos[:, ::-1], axis=1), -1)
+    nonpos = np.cumsum(wide, axis=1) <= 0.0
+    last_nonpos = np.where(
+        nonpos.any(axis=1), nonpos.shape[1] - 1 - np.argmax(nonpos[:, ::-1], axis=1), -1
+    )
     first_ok = last_nonpos + 1
-    return pd.array([int(years[i]) if i < len(years) else pd.NA for i in first_ok], dtype="Int64")
+    pays_back = first_ok < years.size
+    return np.where(pays_back, years[np.minimum(first_ok, years.size - 1)], 0), pays_back
 
 
-def _payback(pv_by_year: pd.DataFrame) -> pd.Series:
-    """First year from which the cumulative discounted NPV is and stays positive (else <NA>).
-
-    ``pv_by_year`` has one row per (replication, perspective, year), sorted so (a groupby result); the
-    years form a grid over all rows, missing cells counting 0.
-    """
-    rep = pv_by_year["replication"].to_numpy()
-    persp = pv_by_year["perspective"]
-    pcode = persp.cat.codes.to_numpy() if isinstance(persp.dtype, pd.CategoricalDtype) else pd.factorize(persp)[0]
-    years, col = np.unique(pv_by_year["year"].to_numpy(), return_inverse=True)
-    group = np.unique(np.stack([rep, pcode]), axis=1, return_inverse=True)[1].ravel() if rep.size else rep
-    vals = _payback_years(group, col, pv_by_year["pv_nok"].to_numpy(float), years)
-    first = np.ones(rep.size, dtype=bool)
-    first[1:] = (rep[1:] != rep[:-1]) | (pcode[1:] != pcode[:-1])
-    index = pd.MultiIndex.from_arrays([rep[first], persp.array[first]], names=["replication", "perspective"])
-    return pd.Series(vals, index=index, name="payback_year")
+def _reindexed(reps: np.ndarray, keys: np.ndarray, sums: np.ndarray) -> np.ndarray:
+    """``sums`` of the replications ``keys`` placed on all replications ``reps`` (0 elsewhere)."""
+    out = np.zeros(reps.size)
+    out[np.searchsorted(reps, keys)] = sums
+    return out
 
 
 def evaluate(
@@ -240,97 +322,129 @@ def evaluate(
         * ``programme_cost_public_pv_nok``: the numerator of the cost per extra employed
           person-year.
     """
-    pl = perspective_ledger(effects, policy, params)
-    base = int(pl.attrs["base_year"])
-    pl = pl[pl["perspective"].isin(set(perspectives) | {"public"})]
+    arrays, money = _effect_arrays(effects)
+    return evaluate_arrays(arrays, policy, params, perspectives, money)
 
-    # Sums by (replication, perspective, line) and by (replication, perspective, year). Each groupby is
-    # keyed by one integer code that sorts like the (replication, perspective, …) keys, so pandas forms
-    # the same groups in the same order and sums them with the same algorithm as a groupby on the
-    # columns, without the multi-key and categorical bookkeeping.
+
+def evaluate_arrays(
+    effects: LedgerArrays,
+    policy: EconomicPolicy,
+    params: ParameterSet,
+    perspectives: tuple[str, ...] = PERSPECTIVES,
+    money: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """:func:`evaluate` of an effect ledger given as arrays
+    (:meth:`~model.economics.ledger.LedgerArrays.effects`,
+    :meth:`~model.economics.ledger.LedgerArrays.mean_over_replications`).
+
+    Args:
+        effects: the effect ledger's arrays.
+        policy: the scenario's economic policy (discounting scheme, base year, horizon).
+        params: the registry (discount rates, tax financing cost).
+        perspectives: which perspectives to report (any of :data:`ALL_PERSPECTIVES`).
+        money: per row whether it carries money (default: the flow's kind is not ``quantity``).
+
+    Returns:
+        The rows of :func:`evaluate`.
+    """
+    if money is None:
+        money = ~_IS_QUANTITY[effects.flow]
+    lines = _perspective_lines(effects, money, policy, params)
+    base = lines.base_year
+    shown = np.isin(
+        lines.perspective,
+        [ALL_PERSPECTIVES.index(p) for p in {*perspectives, "public"} if p in ALL_PERSPECTIVES],
+    )
+    r, y, pc, fc = (
+        x[shown] for x in (lines.replication, lines.year, lines.perspective, lines.line)
+    )
+    pv = (lines.amount_nok * lines.discount_factor)[shown]
+
+    # Sums by (replication, perspective, line) and by (replication, perspective, year), added up as
+    # pandas' groupby sums on one integer code that sorts like those keys (group_sums).
     n_persp, n_line = len(ALL_PERSPECTIVES), len(_LINE_NAMES)
-    rep_values, rep_rank = np.unique(pl["replication"].to_numpy(), return_inverse=True)
-    rp = rep_rank.astype(np.int64) * n_persp + pl["perspective"].cat.codes.to_numpy().astype(np.int64)
-    pv = pl["pv_nok"]
-    by_line = pv.groupby(rp * n_line + pl["flow"].cat.codes.to_numpy().astype(np.int64), sort=True).sum()
-    line_rp = by_line.index.to_numpy() // n_line
-    gains = by_line.clip(lower=0.0).groupby(line_rp, sort=True).sum()
-    costs = (-by_line.clip(upper=0.0)).groupby(line_rp, sort=True).sum()
-    npv = by_line.groupby(line_rp, sort=True).sum()
-    g, c = gains.to_numpy(), costs.to_numpy()
+    rep_values, rep_rank = _group_numbers(r)  # the lines are sorted by replication
+    rp = rep_rank * n_persp + pc
+    line_code, by_line = group_sums(rp * n_line + fc, pv)
+    groups, ids = _group_numbers(line_code // n_line)  # (replication rank, perspective)
+    g, c, npv = _block_sums(
+        ids,
+        groups.size,
+        [
+            np.where(by_line < 0.0, 0.0, by_line),  # Series.clip(lower=0)
+            -np.where(by_line > 0.0, 0.0, by_line),  # -Series.clip(upper=0)
+            by_line,
+        ],
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         bcr = np.where(c > 0, g / np.where(c > 0, c, 1.0), np.where(g > 0, np.inf, np.nan))
-    year_values, year_rank = np.unique(pl["year"].to_numpy(), return_inverse=True)
+    year_values, year_rank = np.unique(y, return_inverse=True)
     n_years = max(year_values.size, 1)
-    by_year = pv.groupby(rp * n_years + year_rank, sort=True).sum()
-    year_code = by_year.index.to_numpy()
-    payback = _payback_years(year_code // n_years, year_code % n_years, by_year.to_numpy(), year_values)
-    groups = npv.index.to_numpy()  # (replication rank, perspective code) of each result row
+    year_code, by_year = group_sums(rp * n_years + year_rank.reshape(-1), pv)
+    payback, pays_back = _payback_years(
+        year_code // n_years, year_code % n_years, by_year, year_values
+    )
 
     # Public-budget metrics, one value per replication.
-    reps = np.unique(effects["replication"].to_numpy())
-    emp = effects[effects["flow"].astype(str) == "employed_person_years"]
-    d_emp = discount_factors(emp["year"].to_numpy() - base, policy.discounting, params)
-    emp_pv = (
-        (emp["person_years"] * d_emp)
-        .groupby(emp["replication"].to_numpy())
-        .sum()
-        .reindex(reps, fill_value=0.0)
-    )
-    emp_total = (
-        emp.groupby(emp["replication"].to_numpy())["person_years"]
-        .sum()
-        .reindex(reps, fill_value=0.0)
-    )
-    public = pl[pl["perspective"] == "public"]
-    prog_cost = (
-        -public[public["group"].astype(str) == "programme"].groupby("replication")["pv_nok"].sum()
-    )
-    prog_cost = prog_cost.reindex(reps, fill_value=0.0)
-    public_npv = public.groupby("replication")["pv_nok"].sum().reindex(reps, fill_value=0.0)
+    reps = np.unique(effects.replication)
+    emp = effects.flow == _EMPLOYED_CODE
+    emp_rep, emp_years = effects.replication[emp], effects.person_years[emp]
+    d_emp = discount_factors(effects.year[emp] - base, policy.discounting, params)
+    emp_pv = _reindexed(reps, *group_sums(emp_rep, emp_years * d_emp))
+    emp_total = _reindexed(reps, *group_sums(emp_rep, emp_years))
+    public = pc == ALL_PERSPECTIVES.index("public")
+    prog = public & _PROGRAMME_LINE[fc]
+    prog_reps, prog_sums = group_sums(r[prog], pv[prog])
+    prog_cost = _reindexed(reps, prog_reps, -prog_sums)
+    public_npv = _reindexed(reps, *group_sums(r[public], pv[public]))
     annuity = float(
         discount_factors(np.arange(policy.analysis_horizon_years), policy.discounting, params).sum()
     )
     with np.errstate(divide="ignore", invalid="ignore"):
-        cost_per = np.where(emp_pv.to_numpy() > 0, prog_cost.to_numpy() / emp_pv.to_numpy(), np.nan)
-    rep_metrics = pd.DataFrame(
-        {
-            "cost_per_extra_employed_person_year_nok": cost_per,
-            "net_budget_effect_nok_per_year": public_npv.to_numpy() / annuity,
-            "extra_employed_person_years": emp_total.to_numpy(),
-            "programme_cost_public_pv_nok": prog_cost.to_numpy(),
-        },
-        index=pd.Index(reps, name="replication"),
-    )
+        cost_per = np.where(emp_pv > 0, prog_cost / emp_pv, np.nan)
+
     # Every replication × perspective (in that order), also those without any flow (NPV 0).
     names = list(perspectives)
     n_rep, n_out = reps.size, len(names)
-    out_npv, out_gains, out_costs = np.zeros(n_rep * n_out), np.zeros(n_rep * n_out), np.zeros(n_rep * n_out)
-    out_bcr = np.full(n_rep * n_out, np.nan)
-    out_payback = pd.array([pd.NA] * (n_rep * n_out), dtype="Int64")
-    slot = {ALL_PERSPECTIVES.index(n): j for j, n in enumerate(names) if n in ALL_PERSPECTIVES}
-    rows = np.array([np.searchsorted(reps, rep_values[gr // n_persp]) * n_out + slot[gr % n_persp] if gr % n_persp in slot else -1
-                     for gr in groups], dtype=np.int64)
-    hit = rows >= 0
-    out_npv[rows[hit]] = npv.to_numpy()[hit]
-    out_gains[rows[hit]] = g[hit]
-    out_costs[rows[hit]] = c[hit]
-    out_bcr[rows[hit]] = bcr[hit]
-    out_payback[rows[hit]] = payback[hit]
+    slot = np.full(n_persp, -1)
+    for j, name in enumerate(names):
+        if name in ALL_PERSPECTIVES:
+            slot[ALL_PERSPECTIVES.index(name)] = j
+    group_slot = slot[groups % n_persp]
+    hit = group_slot >= 0
+    rows = (np.searchsorted(reps, rep_values[groups // n_persp]) * n_out + group_slot)[hit]
+    size = n_rep * n_out
+    out_npv, out_gains, out_costs = np.zeros(size), np.zeros(size), np.zeros(size)
+    out_bcr = np.full(size, np.nan)
+    out_payback, out_pays_back = np.zeros(size, dtype=np.int64), np.zeros(size, dtype=bool)
+    for out, values in (
+        (out_npv, npv),
+        (out_gains, g),
+        (out_costs, c),
+        (out_bcr, bcr),
+        (out_payback, payback),
+        (out_pays_back, pays_back),
+    ):
+        out[rows] = values[hit]
     res = pd.DataFrame(
         {
             "replication": np.repeat(reps, n_out).astype(np.int32),
-            "perspective": pd.Categorical.from_codes(np.tile(np.arange(n_out), n_rep), categories=names),
+            "perspective": pd.Categorical.from_codes(
+                np.tile(np.arange(n_out), n_rep), dtype=_category_dtype(tuple(names))
+            ),
             "npv_nok": out_npv,
             "pv_gains_nok": out_gains,
             "pv_costs_nok": out_costs,
             "bcr": out_bcr,
-            "payback_year": out_payback,
-            **{col: np.repeat(rep_metrics[col].to_numpy(), n_out) for col in rep_metrics.columns},
+            "payback_year": pd.arrays.IntegerArray(out_payback, ~out_pays_back),
+            "cost_per_extra_employed_person_year_nok": np.repeat(cost_per, n_out),
+            "net_budget_effect_nok_per_year": np.repeat(public_npv / annuity, n_out),
+            "extra_employed_person_years": np.repeat(emp_total, n_out),
+            "programme_cost_public_pv_nok": np.repeat(prog_cost, n_out),
         }
     )
-    res.attrs.update({**pl.attrs, "discounting": policy.discounting})
-    return res[list(EVALUATION_COLUMNS)]
+    res.attrs.update({**effects.attrs, "base_year": base, "discounting": policy.discounting})
+    return res
 
 
 def summarize_evaluation(evaluation: pd.DataFrame) -> pd.DataFrame:
@@ -394,6 +508,7 @@ __all__ = [
     "PARTIES",
     "PERSPECTIVES",
     "evaluate",
+    "evaluate_arrays",
     "perspective_ledger",
     "summarize_evaluation",
     "summarize_ledger",

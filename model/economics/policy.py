@@ -49,6 +49,9 @@ def _normalise_fte(value: Any, file: str) -> pd.Series:
         )
     if value.empty:
         return _empty_fte()
+    fast = _normalised_fte(value)
+    if fast is not None:
+        return fast
     try:
         idx = pd.DatetimeIndex(pd.to_datetime(value.index))
     except (ValueError, TypeError):
@@ -75,6 +78,32 @@ def _normalise_fte(value: Any, file: str) -> pd.Series:
         vals, index=pd.DatetimeIndex(months.astype("datetime64[s]"), name="month"), name="fte"
     )
     return out.sort_index()
+
+
+def _normalised_fte(value: pd.Series) -> pd.Series | None:
+    """What :func:`_normalise_fte` returns for the common case, checked with NumPy: float FTE,
+    non-negative, on a time-zone-naive ``DatetimeIndex`` of first-of-month dates (any time of day)
+    in increasing order. None for anything else (the general path decides)."""
+    index = value.index
+    if not (
+        isinstance(index, pd.DatetimeIndex) and index.tz is None and value.dtype == np.float64
+    ):
+        return None
+    dates = index.to_numpy()
+    if np.isnat(dates).any():
+        return None
+    months = dates.astype("datetime64[M]")
+    vals = value.to_numpy(dtype=float, copy=True)
+    if (
+        (months.astype("datetime64[D]") != dates.astype("datetime64[D]")).any()
+        or (months[1:] <= months[:-1]).any()
+        or np.isnan(vals).any()
+        or (vals < 0).any()
+    ):
+        return None
+    # freq inferred as the general path's PeriodIndex.to_timestamp infers it.
+    index = pd.DatetimeIndex(months.astype("datetime64[s]"), name="month", freq="infer")
+    return pd.Series(vals, index=index, name="fte")
 
 
 @dataclass(frozen=True, eq=False)
