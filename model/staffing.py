@@ -240,7 +240,10 @@ def desk_months(scenario: Scenario, desks: pd.DataFrame) -> pd.DataFrame:
         # Every (replication, project) desk as a step function read at the mid-months, all at once: one
         # sorted key per record (desk, time) and per query (desk, mid-month). Desks are added in the order
         # they first appear, one after another (the same sums as a loop over the groups).
-        desk, _ = pd.MultiIndex.from_arrays([desks["replication"], desks["project"]]).factorize()
+        project = desks["project"]
+        project_code = project.cat.codes.to_numpy(np.int64) if isinstance(project.dtype, pd.CategoricalDtype) else pd.factorize(project)[0]
+        pair = desks["replication"].to_numpy(np.int64) * (int(project_code.max()) + 1) + project_code
+        desk, _ = pd.factorize(pair)  # numbered in order of first appearance, as the groups of a loop
         secs = desks["time"].to_numpy().astype("datetime64[s]").view(np.int64)
         mid_secs = mids.astype("datetime64[s]").view(np.int64)
         lo = min(int(secs.min()), int(mid_secs.min()))
