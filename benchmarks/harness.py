@@ -19,8 +19,8 @@ What is measured (wall-clock seconds on this machine, in one process unless stat
 - **PSA**: ``model.psa.run_psa`` of the national scenario (inner = 1 replication per draw, both arms,
   economics included) on 2 local processes; the 1 000-draw time is measured, or in ``--quick`` mode
   extrapolated from fewer draws (``psa_extrapolated`` says so). The 2-worker speed-up is the same draws
-  serially vs on a 2-process pool (pool start-up included), and ``serial_equals_parallel`` checks that
-  both give identical results.
+  (200; 100 in ``--quick``: a PSA of a realistic size) serially vs on a 2-process pool (pool start-up
+  included), and ``serial_equals_parallel`` checks that both give identical results.
 - **Ciw**: the same flow as a Ciw queue network (referral → assessment with infinite servers → 55 %
   admitted → a programme with as many servers as the national places, FCFS with reneging), national
   intake, same horizon; persons/s beside the engine's at about the same number of persons. Ciw models
@@ -292,9 +292,9 @@ def dashboard_rerun(replications: int, nominal: int = 200, seed: int = 1, path: 
 MODES = {
     # timed sizes per mode
     "full": {"kernel": (1000, 100, 5), "engine_reps": 20, "repeats": {1000: 10, 10000: 3, 100000: 2}, "tidy_up_to": 100000,
-             "psa_timed": 1000, "speedup_draws": 60, "ciw_repeats": 3, "dashboard_reps": 200},
+             "psa_timed": 1000, "speedup_draws": 200, "ciw_repeats": 3, "dashboard_reps": 200},
     "quick": {"kernel": (1000, 100, 5), "engine_reps": 5, "repeats": {1000: 3, 10000: 1, 100000: 1}, "tidy_up_to": 10000,
-              "psa_timed": 32, "speedup_draws": 32, "ciw_repeats": 1, "dashboard_reps": 40},
+              "psa_timed": 100, "speedup_draws": 100, "ciw_repeats": 1, "dashboard_reps": 40},
     "smoke": {"kernel": (50, 20, 1), "engine_reps": 1, "repeats": {1000: 1, 10000: 1, 100000: 1}, "tidy_up_to": 0,
               "psa_timed": 2, "speedup_draws": 2, "ciw_repeats": 1, "dashboard_reps": 1},
 }
