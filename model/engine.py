@@ -50,7 +50,6 @@ from itertools import islice
 import numpy as np
 import simpy
 from simpy.core import NORMAL
-from simpy.events import Timeout
 
 from model import hazards as hz
 from model import lifecourse as lc
@@ -121,6 +120,8 @@ _D_FULL_TIME, _D_PART_TIME, _D_6_MONTHS, _D_12_MONTHS = D["full_time"], D["part_
 _S_ASSESSMENT, _S_WAITING, _S_IN_PROGRAMME = S["assessment"], S["waiting"], S["in_programme"]
 _S_FULL_TIME, _S_PART_TIME, _S_EDUCATION = S["employed_full_time"], S["employed_part_time"], S["education"]
 _S_ASSISTANCE, _S_OTHER = S["social_assistance"], S["other"]
+_E_CONTACT_CHANGED = E["contact_person_changed"]
+_K_CAPACITY, _K_ADMITTED, _K_LEFT, _K_GAVE_UP = (DESK_EVENTS[k] for k in ("capacity", "admitted", "left", "gave_up"))
 
 
 @dataclass(frozen=True)
@@ -150,13 +151,25 @@ def _has_internals(env: simpy.Environment) -> bool:
     return isinstance(getattr(env, "_queue", None), list) and hasattr(env, "_eid") and hasattr(env, "_now")
 
 
-def _scheduler(env: simpy.Environment, stop: float) -> Callable[[float, Callable[[simpy.Event], None]], None]:
-    """``after(delay, callback)``: a :class:`simpy.Timeout` of ``delay`` whose one callback is ``callback``.
+class _Timer:
+    """A timeout the engine schedules itself: all the event loop reads of an event (its callbacks, and
+    that it succeeded), nothing else."""
 
-    The same as ``env.timeout(delay).callbacks.append(callback)`` (the same Timeout, scheduled with the
-    same time, priority and sequence number as ``Environment.schedule`` gives it), built without the
-    generic constructor's overhead, and not scheduled at all if it falls after ``stop``, when the run
-    ends: such a timeout would never be processed (and would only deepen the event queue).
+    __slots__ = ("callbacks", "_ok")
+
+    def __init__(self, callback: Callable[[_Timer], None]) -> None:
+        self.callbacks: list | None = [callback]
+        self._ok = True
+
+
+def _scheduler(env: simpy.Environment, stop: float) -> Callable[[float, Callable[[simpy.Event], None]], None]:
+    """``after(delay, callback)``: a timeout of ``delay`` whose one callback is ``callback``.
+
+    Scheduled as ``env.timeout(delay).callbacks.append(callback)`` is (the same time, priority and
+    sequence number as ``Environment.schedule`` gives it, so the same place in the event order), as a
+    lean :class:`_Timer` rather than a :class:`simpy.Timeout` (the engine's loop processes both), and not
+    at all if it falls after ``stop``, when the run ends: such a timeout would never be processed (and
+    would only deepen the event queue).
     """
     if not _has_internals(env):  # pragma: no cover - other SimPy versions: the public API
 
@@ -165,21 +178,14 @@ def _scheduler(env: simpy.Environment, stop: float) -> Callable[[float, Callable
                 env.timeout(delay).callbacks.append(callback)
 
         return after_public
-    queue, eid, new = env._queue, env._eid, Timeout.__new__
+    queue, eid = env._queue, env._eid
 
     def after(delay: float, callback: Callable[[simpy.Event], None]) -> None:
         if delay < 0:
             raise ValueError(f"Negative delay {delay}")
         at = env._now + delay
-        if at > stop:
-            return
-        ev = new(Timeout)
-        ev.env = env
-        ev.callbacks = [callback]
-        ev._value = None
-        ev._delay = delay
-        ev._ok = True
-        heappush(queue, (at, NORMAL, next(eid), ev))
+        if at <= stop:
+            heappush(queue, (at, NORMAL, next(eid), _Timer(callback)))
 
     return after
 
@@ -361,7 +367,7 @@ class _Desk:
         """The person behind ``place`` gives up: ``place`` fires with ``None``; the queue skips it later."""
         place.succeed(None)
         self.waiting -= 1
-        self.monitor(DESK_EVENTS["gave_up"])
+        self.monitor(_K_GAVE_UP)
 
     def monitor(self, kind: int) -> None:
         """Record the desk's state (for staffing views and the capacity invariant)."""
@@ -379,18 +385,17 @@ class _Desk:
             if self.groups:
                 self.group_places -= 1
             ev.succeed(person)
-            self.monitor(DESK_EVENTS["admitted"])
+            self.monitor(_K_ADMITTED)
 
     def release(self) -> None:
         self.active -= 1
-        self.monitor(DESK_EVENTS["left"])
+        self.monitor(_K_LEFT)
         self.admit()
 
     # advisers ---------------------------------------------------------------------------------------
     def assign(self, person: int) -> None:
         filled = [p for p in self.positions if p.filled]
-        pool = filled or self.positions
-        pos = min(pool, key=lambda p: len(p.caseload))
+        pos = _least_loaded(filled or self.positions)
         pos.caseload.add(person)
         self.engine.position_of[person] = pos
 
@@ -407,10 +412,10 @@ class _Desk:
         now = self.env._now
         for person in persons:
             exclude.caseload.discard(person)
-            pos = min(others, key=lambda p: len(p.caseload))
+            pos = _least_loaded(others)
             pos.caseload.add(person)
             self.engine.position_of[person] = pos
-            self.engine.log.add(person, now, E["contact_person_changed"])
+            self.engine.log.add(person, now, _E_CONTACT_CHANGED)
 
     def refresh_fte(self) -> None:
         filled = 0
@@ -419,7 +424,7 @@ class _Desk:
                 filled += p.fte
         self.filled_fte = filled
         self.places = int(math.floor(self.filled_fte * self.caseload + 1e-9))
-        self.monitor(DESK_EVENTS["capacity"])
+        self.monitor(_K_CAPACITY)
         self.admit()
 
     def staff_schedule(self):
@@ -456,6 +461,16 @@ class _Desk:
             self.group_places = g.size
             self.admit()
             self.group_places = 0
+
+
+def _least_loaded(positions: list[_Position]) -> _Position:
+    """The first of ``positions`` with the fewest participants (as ``min`` by caseload size)."""
+    best, size = positions[0], len(positions[0].caseload)
+    for pos in positions:
+        n = len(pos.caseload)
+        if n < size:
+            best, size = pos, n
+    return best
 
 
 class _Position:
@@ -496,7 +511,7 @@ class _Position:
         self.filled = True
         now = desk.env._now
         for person in sorted(self.caseload):  # participants who waited for a new holder meet them now
-            desk.engine.log.add(person, now, E["contact_person_changed"])
+            desk.engine.log.add(person, now, _E_CONTACT_CHANGED)
         desk.refresh_fte()
         self.hold()
 
@@ -677,7 +692,7 @@ class _RunBase:
             for i, day in zip(ids, days, strict=True):
                 after(day, lambda _ev, i=i: start(i))
             return
-        queue, stop, new, t0 = env._queue, self.stop, Timeout.__new__, env._now
+        queue, stop, t0 = env._queue, self.stop, env._now
         first = next(env._eid)  # reserve n consecutive sequence numbers: first … first + n - 1
         deque(islice(env._eid, n - 1), maxlen=0)
 
@@ -685,13 +700,7 @@ class _RunBase:
             at = t0 + days[k]
             if at > stop:
                 return  # this referral and all later ones fall after the end of the run
-            ev = new(Timeout)
-            ev.env = env
-            ev.callbacks = [lambda _ev: fire(k)]
-            ev._value = None
-            ev._delay = days[k]
-            ev._ok = True
-            heappush(queue, (at, NORMAL, first + k, ev))
+            heappush(queue, (at, NORMAL, first + k, _Timer(lambda _ev: fire(k))))
 
         def fire(k: int) -> None:
             if k + 1 < n:
