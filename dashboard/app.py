@@ -8,7 +8,7 @@ A thin shell over the library (no model logic here): scenarios are loaded and va
 
 Settings read from the environment / URL: ``NYSJANSE_DASHBOARD_REPLICATIONS`` or ``?replications=N``
 (the default number of replications, 10); ``NYSJANSE_DASHBOARD_WORKERS`` (processes that simulate
-replications in parallel; default: the machine's CPUs, 1 = in the page's process).
+replications in parallel; default: the machine's CPUs, at most 8; 1 = in the page's process).
 """
 
 from __future__ import annotations
@@ -186,8 +186,8 @@ def default_replications() -> int:
 
 
 def dashboard_workers() -> int:
-    """Processes for simulating: NYSJANSE_DASHBOARD_WORKERS, else the machine's CPUs."""
-    raw = os.environ.get("NYSJANSE_DASHBOARD_WORKERS") or str(os.cpu_count() or 1)
+    """Processes for simulating: NYSJANSE_DASHBOARD_WORKERS, else the machine's CPUs (at most 8)."""
+    raw = os.environ.get("NYSJANSE_DASHBOARD_WORKERS") or str(min(os.cpu_count() or 1, 8))
     try:
         return max(int(raw), 1)
     except ValueError:
