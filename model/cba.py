@@ -31,7 +31,8 @@ from model.economics import (
     price_counts,
     transfers_net,
 )
-from model.economics.ledger import group_sums, grouped_columns, str_isin
+from model.economics.ledger import str_isin
+from model.economics.sums import group_sums, grouped_columns
 from model.engine import simulate
 from model.outcomes import EconomicCounts, ReplicationOutcome, economic_counts
 from model.parameters import ParameterSet
@@ -103,7 +104,7 @@ def mean_effects(effects: pd.DataFrame, label: int = 0) -> pd.DataFrame:
     """An effect ledger averaged over its replications (one pseudo-replication ``label``).
 
     Sums ``amount_nok`` (NOK) and ``person_years`` over the replications per value of the other
-    columns (as :func:`model.economics.ledger.groupby_sum` sums) and divides by the number of
+    columns (as :func:`model.economics.sums.groupby_sum` sums) and divides by the number of
     replications; rows sorted by those columns, ``replication`` first.
     """
     e = effects
@@ -128,7 +129,7 @@ def economic_policy(scenario: Scenario, staff_months: pd.DataFrame) -> EconomicP
 
     Returns:
         The policy; its staff is the FTE summed per month (as pandas' groupby sums it,
-        :func:`model.economics.ledger.group_sums`) over the projects and divided by the number of
+        :func:`model.economics.sums.group_sums`) over the projects and divided by the number of
         replications.
     """
     reps = max(np.unique(staff_months["replication"].to_numpy()).size, 1)

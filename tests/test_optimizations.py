@@ -18,11 +18,11 @@ from model.economics.ledger import (
     PARTIES,
     arm_effects,
     count_states,
-    groupby_sum,
     ledger_from_counts,
     transfers_net,
 )
 from model.economics.perspectives import EVALUATION_COLUMNS, evaluate, perspective_ledger
+from model.economics.sums import groupby_sum
 from model.engine import EventLog, simulate
 from model.outcomes import Timeline, _month_grid, _state_matrix, tidy
 from model.population import draw_population

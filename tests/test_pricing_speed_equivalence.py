@@ -8,7 +8,7 @@ differences, averages and evaluates on arrays, ``LedgerArrays``) and each public
 own, also on shuffled, thinned, rescaled, partly missing, string-typed and hand-made ledgers. Frames
 are compared with ``check_exact=True`` (values, dtypes, categories, row order, attrs) and scalars
 with ``==``: no tolerance is needed, because the new code adds up the same numbers in the same
-order. :func:`model.economics.ledger.group_sums` reproduces the two ways pandas adds up a groupby
+order. :func:`model.economics.sums.group_sums` reproduces the two ways pandas adds up a groupby
 sum, which the old code used; :func:`test_group_sums_equals_pandas` pins it to pandas itself.
 """
 
@@ -32,11 +32,10 @@ from model.economics.ledger import (
     FLOW_INDEX,
     StateCounts,
     arm_effects,
-    group_sums,
-    groupby_sum,
     ledger_from_counts,
     transfers_net,
 )
+from model.economics.sums import group_sums, groupby_sum
 from model.engine import simulate
 from model.outcomes import economic_counts
 from model.population import draw_population

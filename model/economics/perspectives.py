@@ -35,15 +35,13 @@ from model.economics.ledger import (
     FLOWS,
     PARTIES,
     LedgerArrays,
-    _block_sums,
     _category_dtype,
     _group,
-    _group_numbers,
     category_codes,
-    group_sums,
     str_isin,
 )
 from model.economics.policy import EconomicPolicy
+from model.economics.sums import block_sums, group_numbers, group_sums
 from model.parameters import ParameterSet
 
 #: Perspectives reported by :func:`evaluate` by default.
@@ -363,11 +361,11 @@ def evaluate_arrays(
     # Sums by (replication, perspective, line) and by (replication, perspective, year), added up as
     # pandas' groupby sums on one integer code that sorts like those keys (group_sums).
     n_persp, n_line = len(ALL_PERSPECTIVES), len(_LINE_NAMES)
-    rep_values, rep_rank = _group_numbers(r)  # the lines are sorted by replication
+    rep_values, rep_rank = group_numbers(r)  # the lines are sorted by replication
     rp = rep_rank * n_persp + pc
     line_code, by_line = group_sums(rp * n_line + fc, pv)
-    groups, ids = _group_numbers(line_code // n_line)  # (replication rank, perspective)
-    g, c, npv = _block_sums(
+    groups, ids = group_numbers(line_code // n_line)  # (replication rank, perspective)
+    g, c, npv = block_sums(
         ids,
         groups.size,
         [
