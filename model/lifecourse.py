@@ -241,9 +241,8 @@ def _step(r: LifeRates, c: Codes, spells: SpellDraws, extra: _Extra, rec: _Recor
     # Take each person's next spell.
     ext = k >= width
     kk = np.minimum(k, width - 1)
-    e, u, v = spells.e[i, kk], spells.u[i, kk], spells.v[i, kk]
+    e, u, v = spells.e[i, kk], spells.u[i, kk], spells.v[i, kk]  # (new arrays: fancy indexing copies)
     if ext.any():
-        e, u, v = e.copy(), u.copy(), v.copy()
         e[ext], u[ext], v[ext] = extra.take(i[ext], k[ext])
     k = k + 1
     nxt_kind = np.full(i.size, GONE)
