@@ -30,6 +30,7 @@ import traceback
 import types
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -311,15 +312,26 @@ def simulate_and_price(
     """
     started = time.perf_counter()
     params = scenario_parameters(_scenario)
-    result = run_scenario(
-        _scenario,
-        replications,
-        seed,
-        params,
-        progress=_progress.advance if _progress else None,
-        tables=False,  # the page shows flows, shares, desks and money: no per-person tables
-        executor=process_pool(dashboard_workers()),
-    )
+
+    def run(executor: cf.Executor | None) -> Any:
+        return run_scenario(
+            _scenario,
+            replications,
+            seed,
+            params,
+            progress=_progress.advance if _progress else None,
+            tables=False,  # the page shows flows, shares, desks and money: no per-person tables
+            executor=executor,
+        )
+
+    try:
+        result = run(process_pool(dashboard_workers()))
+    except BrokenProcessPool:
+        # A worker died (killed, out of memory): later runs get a fresh pool; this one runs here.
+        process_pool.clear()
+        if _progress:
+            _progress.done = 0
+        result = run(None)
     evaluation = evaluate_outcomes(_scenario, params, result.outcomes)
     summary = summarize(result)
     gap = employment_gap_by_month(result.table("participant_states"))

@@ -210,3 +210,25 @@ def test_a_failing_run_shows_a_short_error_with_details_not_a_traceback(app: App
     assert any(e.startswith("The simulation did not work: ") for e in errors), errors
     assert not any("Traceback" in c.value for c in app.code)
     assert any("Technical details" in x.label for x in app.expander)
+
+
+def test_a_dead_worker_process_does_not_break_the_page(app: AppTest) -> None:
+    """A worker of the page's process pool dies (killed, out of memory): the run still completes (in the
+    page's process) and later runs get a fresh pool."""
+    import multiprocessing
+    import os
+    import signal
+
+    app.button(key="run").click().run()
+    _assert_clean(app)
+    workers = [p for p in multiprocessing.active_children() if type(p).__name__ == "ForkServerProcess"]  # the page's pool
+    if not workers:
+        pytest.skip("the page runs without worker processes on this machine (one CPU)")
+    for w in workers:
+        os.kill(w.pid, signal.SIGKILL)
+    key = "lv|scenarios/policy/length_36_months.toml|caseload"
+    app.number_input(key=key).set_value(12.0).run()
+    app.button(key="run").click().run()
+    _assert_clean(app)
+    assert not app.error, [e.value for e in app.error]
+    assert len([m for m in app.metric if m.label == "Society NPV"]) == 2
