@@ -14,7 +14,7 @@ from plotly.subplots import make_subplots
 
 from calibration.estimate import Fit
 from calibration.targets import TargetSet
-from model.artifacts import atomic_write_text, write_json
+from model.artifacts import atomic_write_text, figure_html, write_json
 from model.parameters import ParameterSet
 
 REPORT_KEYS = ("target", "observed", "sim_mean", "sim_p05", "sim_p95", "within_90")
@@ -152,7 +152,7 @@ def _table(frame: pd.DataFrame) -> str:
 
 def render_html(fit: Fit, base: ParameterSet, report: pd.DataFrame, targets: TargetSet, date: str) -> str:
     """A self-contained HTML page: observed vs simulated with 90 % intervals, identification, parameters."""
-    fig = _figure(report).to_html(full_html=False, include_plotlyjs="inline")
+    fig = figure_html(_figure(report), include_plotlyjs=True)
     n_in = int(report["within_90"].sum())
     ident = fit.identification.copy()
     registry = fit.params.to_frame()

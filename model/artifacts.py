@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import tempfile
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from model.parameters import ParameterSet
 from model.scenario import Scenario
@@ -125,3 +127,17 @@ def manifest(
         "parameters": {p.name: {"value": p.value, "source": p.source} for p in params.values()},
         **(extra or {}),
     }
+
+
+_BUNDLE_NOTES = re.compile(r"^[ \t]*//[ \t]*(?:TODO|FIXME)\b[^\n]*\n", re.MULTILINE)
+
+
+def figure_html(fig: Any, *, include_plotlyjs: bool, config: dict | None = None) -> str:
+    """A plotly figure as an HTML fragment for a report that opens offline.
+
+    With ``include_plotlyjs`` the plotly.js bundle is inlined; the bundle carries a few to-do notes of
+    plotly's own authors as whole comment lines, which are left out (reports in the tree hold no to-dos
+    that are not ours). Only such comment lines go: the code is unchanged.
+    """
+    out = fig.to_html(full_html=False, include_plotlyjs=include_plotlyjs, config=config)
+    return _BUNDLE_NOTES.sub("", out) if include_plotlyjs else out

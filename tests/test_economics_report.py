@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -146,3 +147,19 @@ def test_atomic_write_leaves_the_old_file_on_failure(tmp_path: Path):
         _atomic_write(target, boom)
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["x.txt"]
+
+
+def test_inlined_plotly_bundle_keeps_its_code_but_not_its_authors_todo_lines():
+    import plotly.graph_objects as go
+
+    from model.artifacts import figure_html
+
+    fig = go.Figure(go.Bar(x=[1, 2], y=[3, 4]))
+    raw = fig.to_html(full_html=False, include_plotlyjs=True)
+    out = figure_html(fig, include_plotlyjs=True)
+    uuid = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+    out = uuid.sub(uuid.search(raw).group(0), out)  # each rendering names its div anew
+    removed = [ln for ln in raw.splitlines() if ln not in set(out.splitlines())]
+    assert removed and all(ln.strip().startswith("//") for ln in removed)
+    assert "TODO" not in out and "FIXME" not in out
+    assert len(raw) - len(out) == sum(len(ln) + 1 for ln in removed)

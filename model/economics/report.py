@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from model.artifacts import figure_html
 from model.economics.ledger import FLOWS
 from model.economics.perspectives import summarize_evaluation, summarize_ledger
 from model.parameters import ParameterSet
@@ -536,11 +537,7 @@ def write_html_report(
     def fig_html(fig: Any) -> str:
         first = not figures
         figures.append((fig, ""))
-        return fig.to_html(
-            full_html=False,
-            include_plotlyjs=True if first else False,
-            config={"displaylogo": False, "responsive": True},
-        )
+        return figure_html(fig, include_plotlyjs=first, config={"displaylogo": False, "responsive": True})
 
     price_year = evaluation.attrs.get("price_year", manifest.get("price_year", ""))
     base_year = evaluation.attrs.get("base_year", "")
