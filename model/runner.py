@@ -40,6 +40,9 @@ def scenario_parameters(scenario: Scenario) -> ParameterSet:
     return params.with_values(values) if values else params
 
 
+REPLICATIONS_PER_TASK = 8  # replications in one task on an executor
+
+
 def run_replication(scenario: Scenario, params: ParameterSet, seed: int, replication: int, *, tables: bool = True) -> ReplicationOutcome:
     """Simulate one replication of both arms and return its tidy outcomes.
 
@@ -114,12 +117,10 @@ def run_scenario(
     params = params or scenario_parameters(scenario)
     started = time.perf_counter()
     reps = list(indices) if indices is not None else list(range(replications))
-    if executor is None:
-        chunks = [[r] for r in reps]
-    else:
-        # A few chunks per worker: balanced, and progress as they finish, without a task per replication.
-        workers = getattr(executor, "_max_workers", None) or 2
-        chunks = split(reps, 4 * workers)
+    # Serially one replication at a time; on an executor chunks of up to REPLICATIONS_PER_TASK, so that
+    # any number of workers stays busy and progress comes as they finish, without a task per replication.
+    size = 1 if executor is None else REPLICATIONS_PER_TASK
+    chunks = split(reps, -(-len(reps) // size))
     outcomes = map_chunks(_run_chunk, (scenario, params, seed, tables), chunks, executor, progress)
     return RunResult(scenario, params, seed, outcomes, time.perf_counter() - started)
 
