@@ -29,11 +29,12 @@ collector pauses during a run. ``tests/test_engine_exact.py``, ``tests/test_gold
 ``tests/test_reproducibility.py`` pin the results.
 
 The fast path (the default; ``simulate(..., reference=True)`` runs everything in one SimPy environment):
+what persons share (places, waiting lists, advisers) runs in :mod:`model.desk_kernel`, the same event
+loop compiled, each project in its own event queue (projects share no person, place or adviser, so the
+queue holds one project's events and the cost per person does not grow with the number of projects);
 life courses, which no two persons share, are handed over to :mod:`model.lifecourse` and run for all
-persons at once, and each project runs in its own environment (projects share no person, place or
-adviser), so the event queue holds one project's events and the cost per person does not grow with the
-number of projects. Every person's records and the event count are those of the reference
-(``tests/test_fast_path.py``).
+persons at once; the counterfactual arm needs no event loop at all. Every person's records, the desk
+records and the event count are those of the reference (``tests/test_fast_path.py``).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ import numpy as np
 import simpy
 from simpy.core import NORMAL
 
+from model import desk_kernel as dk
 from model import hazards as hz
 from model import lifecourse as lc
 from model.parameters import ParameterSet
@@ -209,19 +211,25 @@ class _Log:
     def freeze(self, sim_events: int, courses: lc.LifeCourses | None = None) -> EventLog:
         """The records as an :class:`EventLog`; ``courses``' records follow this log's (fast path)."""
         # Every item is exact in float64 (ids and codes are small integers).
-        a = np.array(self.rows, dtype=np.float64).reshape(-1, 5)
-        if courses is not None:
-            b = np.column_stack([courses.person, courses.day, courses.event, courses.detail, courses.state]).astype(np.float64)
-            a = np.concatenate([a, b])
-        a = a[a[:, 1] <= self.horizon]
-        return EventLog(
-            a[:, 0].astype(np.int32),
-            np.ascontiguousarray(a[:, 1]),
-            a[:, 2].astype(np.int16),
-            a[:, 3].astype(np.int16),
-            a[:, 4].astype(np.int8),
-            sim_events,
-        )
+        return _event_log(np.array(self.rows, dtype=np.float64).reshape(-1, 5), self.horizon, sim_events, courses)
+
+
+def _event_log(rows: np.ndarray, horizon: float, sim_events: int, courses: lc.LifeCourses | None = None) -> EventLog:
+    """Records (person, day, event, detail, state; one row each), then ``courses``' records, up to
+    ``horizon``, as an :class:`EventLog`."""
+    a = rows
+    if courses is not None:
+        b = np.column_stack([courses.person, courses.day, courses.event, courses.detail, courses.state]).astype(np.float64)
+        a = np.concatenate([a, b])
+    a = a[a[:, 1] <= horizon]
+    return EventLog(
+        a[:, 0].astype(np.int32),
+        np.ascontiguousarray(a[:, 1]),
+        a[:, 2].astype(np.int16),
+        a[:, 3].astype(np.int16),
+        a[:, 4].astype(np.int8),
+        sim_events,
+    )
 
 
 @dataclass
@@ -336,13 +344,7 @@ class _Desk:
         self.places = 0  # floor(filled_fte × caseload), updated with filled_fte
         self.groups = project.intake == "groups"
         self.group_places = 0  # places opened by the current group date
-        gen = engine.streams.generator(f"advisers.{project.name}")
-        cv = engine.params.v("advisers.turnover_project_cv")
-        frailty = gen.gamma(1 / cv**2, cv**2) if cv > 0 else 1.0
-        self.turnover_rate = engine.params.v("advisers.turnover_per_year") * frailty / DAYS_PER_YEAR
-        self.vacancy_days = engine.params.v("advisers.vacancy_mean_months") * DAYS_PER_MONTH
-        self.fte_scale = engine.scenario.fte_multiplier(project, engine.params.v("staffing.unreported_fte_multiplier"))
-        self.gen = gen
+        self.gen, self.turnover_rate, self.vacancy_days, self.fte_scale = _desk_rates(engine.scenario, engine.params, engine.streams, project)
         self.record = engine.desk_log.append
         self._exp: list[float] = []  # buffered Exp(1) draws of ``gen``, handed out in order
 
@@ -461,6 +463,18 @@ class _Desk:
             self.group_places = g.size
             self.admit()
             self.group_places = 0
+
+
+def _desk_rates(scenario: Scenario, params: ParameterSet, streams: Streams, project: Project) -> tuple[np.random.Generator, float, float, float]:
+    """A project's adviser generator (after its turnover frailty is drawn), turnover per day, mean vacancy
+    in days and FTE multiplier."""
+    gen = streams.generator(f"advisers.{project.name}")
+    cv = params.v("advisers.turnover_project_cv")
+    frailty = gen.gamma(1 / cv**2, cv**2) if cv > 0 else 1.0
+    turnover_rate = params.v("advisers.turnover_per_year") * frailty / DAYS_PER_YEAR
+    vacancy_days = params.v("advisers.vacancy_mean_months") * DAYS_PER_MONTH
+    fte_scale = scenario.fte_multiplier(project, params.v("staffing.unreported_fte_multiplier"))
+    return gen, turnover_rate, vacancy_days, fte_scale
 
 
 def _least_loaded(positions: list[_Position]) -> _Position:
@@ -631,29 +645,9 @@ class _Life:
         self.assistance(i, boost_until, via)
 
 
-class _Handover:
-    """Where the fast path's SimPy run ends a person's path: the life course that would start now is
-    noted (person, entry state, day, boost, via the programme) and run later for everyone at once."""
-
-    def __init__(self, run: _RunBase) -> None:
-        self.env = run.env
-        self.rows: list[tuple[int, int, float, float, bool]] = []
-
-    def enter(self, i: int, state: str, boost_until: float = -1.0, via_programme: bool = False) -> None:
-        self.rows.append((i, lc.ENTRY_STATES[state], self.env._now, boost_until, via_programme))
-
-    @staticmethod
-    def arrays(handovers: list[_Handover]) -> tuple[np.ndarray, ...]:
-        """The noted entries of several handovers as columns (person, entry state, day, boost, via)."""
-        rows = [row for h in handovers for row in h.rows] or [(0, lc.GONE, 0.0, -1.0, False)]
-        i, state, day, boost, via = zip(*rows, strict=True)
-        return np.array(i), np.array(state), np.array(day, dtype=float), np.array(boost, dtype=float), np.array(via, dtype=bool)
-
-
 class _RunBase:
     def __init__(
         self, scenario: Scenario, params: ParameterSet, pop: Population, streams: Streams, draws: _Draws, rates: lc.LifeRates,
-        *, handover: bool = False, persons: np.ndarray | None = None,
     ) -> None:
         self.scenario = scenario
         self.params = params
@@ -666,13 +660,8 @@ class _RunBase:
         self.stop = self.horizon + 1e-9  # events up to this time are processed (see _finish)
         self.log = _Log(self.horizon)
         self.after = _scheduler(self.env, self.stop)
-        # The persons this run refers (ids into ``pop``, in referral order): all, or one project's.
-        self.persons = np.arange(pop.size) if persons is None else persons
-        if handover:
-            self.life: _Life | _Handover = _Handover(self)
-        else:
-            self.spells = _Spells(draws, streams, pop.size)
-            self.life = _Life(self)
+        self.spells = _Spells(draws, streams, pop.size)
+        self.life = _Life(self)
 
     def _refer_all(self, start: Callable[[int], None]):
         """Process: schedule every person's referral (in person order), then ``start(i)`` at each.
@@ -683,8 +672,8 @@ class _RunBase:
         timeouts get their sequence numbers now but enter the event queue one at a time, each when the
         previous referral happens: the same keys, so the same order, with a shallower queue.
         """
-        ids = self.persons.tolist()
-        days = self.pop.referral_day[self.persons].tolist()
+        ids = list(range(self.pop.size))
+        days = self.pop.referral_day.tolist()
         n = len(days)
         env = self.env
         if not _has_internals(env) or any(b < a for a, b in zip(days, days[1:], strict=False)):
@@ -722,11 +711,8 @@ class _RunBase:
         self.__dict__.clear()
 
     def _finish(self) -> EventLog:
-        """Process events up to the horizon; with a handover, then run the life courses it noted."""
-        count = self._process()
-        if isinstance(self.life, _Handover):
-            return _hand_over([self], count)
-        return self.log.freeze(count)
+        """Process events up to the horizon."""
+        return self.log.freeze(self._process())
 
     def _process(self) -> int:
         """Process events up to the horizon (``Environment.step`` inlined); the number processed."""
@@ -796,6 +782,29 @@ def plan_programme(scenario: Scenario, params: ParameterSet, pop: Population, dr
     )
 
 
+def _programme_days(scenario: Scenario, params: ParameterSet) -> tuple[float, float, list[float]]:
+    """The programme's length, the post-programme boost and the stage ends (days from admission)."""
+    stage_days, t = [], 0.0
+    for stage in scenario.programme.stages:
+        t += stage.length_weeks * 7.0
+        stage_days.append(t)
+    return scenario.programme.length_months * DAYS_PER_MONTH, params.v("life.post_programme_months") * DAYS_PER_MONTH, stage_days
+
+
+def _rejection_state(reason: str, to_education: bool) -> str:
+    """Where a person not admitted for ``reason`` goes."""
+    if reason == "work_or_education":
+        return "education" if to_education else "job"
+    if reason in ("moved", "disability_pension"):
+        return "gone"
+    if reason in ("self_supporting", "other_measures"):
+        return "other_spell"
+    return "social_assistance"
+
+
+_BROKE_OFF_STATE = {"birth": "other_spell", "moved": "gone", "other_measures": "other_spell"}  # else social assistance
+
+
 @dataclass(frozen=True)
 class _PlanLists:
     """A :class:`ProgrammePlan` as Python lists (per-person reads without NumPy scalars; same values),
@@ -818,25 +827,17 @@ class _PlanLists:
 
 
 class _ProgrammeRun(_RunBase):
-    """The programme arm in SimPy: all projects in one environment, or only ``projects`` (whose persons
-    share nothing with the others: their own desks, advisers and waiting lists)."""
+    """The programme arm in SimPy, all projects in one environment (the reference engine)."""
 
     def __init__(
-        self, *args, plan: _PlanLists, handover: bool = False, projects: list[int] | None = None, persons: np.ndarray | None = None
+        self, *args, plan: _PlanLists
     ) -> None:
-        super().__init__(*args, handover=handover, persons=persons)
+        super().__init__(*args)
         scen, params = self.scenario, self.params
-        self.length_days = scen.programme.length_months * DAYS_PER_MONTH
-        self.boost_days = params.v("life.post_programme_months") * DAYS_PER_MONTH
-        stage_days, t = [], 0.0
-        for stage in scen.programme.stages:
-            t += stage.length_weeks * 7.0
-            stage_days.append((stage.name, t))
-        self.stage_days = stage_days
+        self.length_days, self.boost_days, self.stage_days = _programme_days(scen, params)
         self.position_of: dict[int, _Position] = {}
         self.desk_log: list[tuple[float, int, int, int, int, int, float]] = []
-        chosen = range(len(scen.projects)) if projects is None else projects
-        self.desks = {pi: _Desk(self, pi, scen.projects[pi]) for pi in chosen}
+        self.desks = {pi: _Desk(self, pi, project) for pi, project in enumerate(scen.projects)}
         self.assessment_days = plan.assessment_days
         self.competing_days = plan.competing_days
         self.competing_reason = plan.competing_reason
@@ -900,14 +901,7 @@ class _ProgrammeRun(_RunBase):
         self.participate(i, desk)
 
     def not_admitted(self, i: int, reason: str) -> None:
-        if reason == "work_or_education":
-            state = "education" if self.to_education[i] else "job"
-        elif reason in ("moved", "disability_pension"):
-            state = "gone"
-        elif reason in ("self_supporting", "other_measures"):
-            state = "other_spell"
-        else:
-            state = "social_assistance"
+        state = _rejection_state(reason, self.to_education[i])
         entered = _S_ASSISTANCE if state == "social_assistance" else NO_STATE
         self.log.rows.extend((i, self.env._now, _E_REJECTED, D[reason], entered))
         self._enter(i, state, announce=False)
@@ -933,7 +927,7 @@ class _ProgrammeRun(_RunBase):
         desk.assign(i)
         exit_days = self.exit_days[i]
         stay = min(exit_days, self.length_days)
-        for _name, at in self.stage_days:
+        for at in self.stage_days:
             if at < stay:
                 rows.extend((i, start + at, _E_STAGE_ENDED, 0, NO_STATE))
         self.after(stay, lambda _ev: self.left(i, desk, exit_days))
@@ -956,7 +950,7 @@ class _ProgrammeRun(_RunBase):
                 self._enter(i, "other_spell", boost_until)
             else:
                 rows.extend((i, now, _E_BROKE_OFF, D[cause], NO_STATE))
-                state = {"birth": "other_spell", "moved": "gone", "other_measures": "other_spell"}.get(cause, "social_assistance")
+                state = _BROKE_OFF_STATE.get(cause, "social_assistance")
                 self._enter(i, state, boost_until)
             return
         outcome = self.completion[i]
@@ -971,71 +965,119 @@ class _ProgrammeRun(_RunBase):
             self._enter(i, "social_assistance", boost_until)
 
 
-def _hand_over(runs: list[_RunBase], count: int) -> EventLog:
-    """One arm's log from runs with a handover: their records, then the life courses they noted, run for
-    all their persons at once. ``count``: the SimPy events the runs processed."""
-    first = runs[0]
-    person, entry, day, boost, via = _Handover.arrays([r.life for r in runs])
-    courses = lc.run_life_courses(first.rates, _spell_draws(first.draws, first.streams), LIFE_CODES,
-                                  person, entry, day, boost, via, first.stop)
-    log = first.log
-    if len(runs) > 1:
-        log = _Log(first.horizon)
-        log.rows = [x for r in runs for x in r.log.rows]
-    return log.freeze(count + courses.spell_ends, courses)
+# The codes the compiled desk loop writes, at the positions it reads them from (see model.desk_kernel).
+_KERNEL_CODES = np.zeros(dk.N_CODES, dtype=np.int64)
+for _pos, _code in {
+    dk.C_REFERRED: _E_REFERRED, dk.C_REJECTED: _E_REJECTED, dk.C_WAITING_STARTED: _E_WAITING_STARTED,
+    dk.C_ADMITTED: _E_ADMITTED, dk.C_STAGE_ENDED: _E_STAGE_ENDED, dk.C_EXIT_WORK_OR_EDUCATION: _E_EXIT_WORK_OR_EDUCATION,
+    dk.C_BROKE_OFF: _E_BROKE_OFF, dk.C_DISCHARGED_OTHER: _E_DISCHARGED_OTHER, dk.C_COMPLETED: _E_COMPLETED,
+    dk.C_CONTACT_CHANGED: _E_CONTACT_CHANGED, dk.C_LEFT_SA: _E_LEFT_SA, dk.C_RETURNED: _E_RETURNED,
+    dk.C_D_WORK: _D_WORK, dk.C_D_EDUCATION: _D_EDUCATION, dk.C_D_ASSISTANCE: _D_ASSISTANCE, dk.C_D_MOVED_AWAY: _D_MOVED_AWAY,
+    dk.C_D_OTHER_SPELL: _D_OTHER_SPELL, dk.C_D_OTHER_MEASURES: D["other_measures"],
+    dk.C_S_ASSESSMENT: _S_ASSESSMENT, dk.C_S_WAITING: _S_WAITING, dk.C_S_IN_PROGRAMME: _S_IN_PROGRAMME,
+    dk.C_S_ASSISTANCE: _S_ASSISTANCE, dk.C_S_OTHER: _S_OTHER, dk.C_NO_STATE: NO_STATE,
+    dk.C_K_CAPACITY: _K_CAPACITY, dk.C_K_ADMITTED: _K_ADMITTED, dk.C_K_LEFT: _K_LEFT, dk.C_K_GAVE_UP: _K_GAVE_UP,
+}.items():
+    _KERNEL_CODES[_pos] = _code
+_KERNEL_ENTRY = {**lc.ENTRY_STATES, "job_or_education": dk.JOB_OR_EDUCATION}
+# Per detail code: where a person not admitted for that reason goes (-1: job or education by the draw).
+_REJECTION_ENTRY = np.array([_KERNEL_ENTRY[_rejection_state(d, False) if d != "work_or_education" else "job_or_education"] for d in DETAILS])
+_COMPETING_DETAIL = np.array([D[r] for r in hz.ASSESSMENT_COMPETING])
+_NOT_ADMITTED_DETAIL = np.array([D[r] for r in hz.NOT_ADMITTED_REASONS])
+_EXIT_KIND = np.array([dk.EXIT_WORK_OR_EDUCATION if c == "work_or_education" else dk.EXIT_DISCHARGED if c == "discharged_other"
+                       else dk.EXIT_BROKE_OFF for c in hz.PROGRAMME_EXITS])
+_EXIT_DETAIL = np.array([D.get(c, 0) for c in hz.PROGRAMME_EXITS])
+_EXIT_ENTRY = np.array([lc.ENTRY_STATES[_BROKE_OFF_STATE.get(c, "social_assistance")] for c in hz.PROGRAMME_EXITS])
+_EXPONENTIALS = 64  # Exp(1) draws per desk handed to the compiled loop (16 times more when one runs out)
 
 
-def _programme_by_project(
+def _programme_compiled(
     scenario: Scenario, params: ParameterSet, pop: Population, streams: Streams, draws: _Draws, rates: lc.LifeRates,
-    plan: _PlanLists,
-) -> tuple[EventLog, list[tuple]]:
-    """The programme arm with every project in its own SimPy environment (the fast path).
+    plan: ProgrammePlan,
+) -> tuple[EventLog, np.ndarray]:
+    """The programme arm on the fast path: the compiled desk loop (:mod:`model.desk_kernel`: every
+    project in its own event queue, as one SimPy environment per project would run it), then the life
+    courses it hands over, for all persons at once.
 
     Projects share no person, place or adviser, and each keeps its events in the order one environment
     for all would process them (the same times, priorities and relative sequence numbers), so every
-    person's records are the same; each environment's event queue holds one project's events only
-    (a shallow queue, whatever the number of projects). The event count is the one environment's: each
-    run's referral process adds a start and an end event that one environment has once.
+    person's records are the same; the event count is the one environment's (each project's referral
+    process adds a start and an end event that one environment has once).
+
+    Returns:
+        The arm's event log and the desk records (rows of ``ReplicationLogs.desks``, by project).
     """
+    origin = scenario.simulation.start_date
     order = np.argsort(pop.project, kind="stable")  # persons by project, in referral order within each
     bounds = np.searchsorted(pop.project[order], np.arange(len(scenario.projects) + 1))
-    runs, count = [], 0
-    for pi in range(len(scenario.projects)):
-        run = _ProgrammeRun(scenario, params, pop, streams, draws, rates, plan=plan, handover=True, projects=[pi],
-                            persons=order[bounds[pi]:bounds[pi + 1]])
-        run.start()
-        count += run._process()
-        runs.append(run)
-    log, desk_log = _hand_over(runs, count - 2 * (len(runs) - 1)), [row for r in runs for row in r.desk_log]
-    for run in runs:
-        run.close()
-    return log, desk_log
+    gens, turnover, vacancy, staff_day, staff_fte, staff_n, group_day, group_size, group_n = [], [], [], [], [], [], [], [], []
+    for project in scenario.projects:
+        gen, rate, vac, scale = _desk_rates(scenario, params, streams, project)
+        gens.append(gen)
+        turnover.append(rate)
+        vacancy.append(vac)
+        staff_day += [days_since(origin, c.date) for c in project.staff]
+        staff_fte += [c.advisers_fte * scale for c in project.staff]
+        staff_n.append(len(project.staff))
+        group_day += [days_since(origin, g.start_date) for g in project.groups]
+        group_size += [g.size for g in project.groups]
+        group_n.append(len(project.groups))
+    length_days, boost_days, stage_days = _programme_days(scenario, params)
+    horizon = days_since(origin, scenario.simulation.horizon_date)
+    f8 = np.float64
+    args = (
+        order.astype(np.int64), bounds.astype(np.int64), pop.referral_day.astype(f8),
+        plan.assessment_days.astype(f8), plan.competing_days.astype(f8), plan.competing_reason.astype(np.int64),
+        plan.decision.astype(np.int64), plan.give_up_days.astype(f8), plan.exit_days.astype(f8), plan.exit_cause.astype(np.int64),
+        plan.to_education.astype(bool), plan.completion.astype(np.int64),
+        np.concatenate([[0], np.cumsum(staff_n)]).astype(np.int64), np.array(staff_day, dtype=f8), np.array(staff_fte, dtype=f8),
+        np.concatenate([[0], np.cumsum(group_n)]).astype(np.int64), np.array(group_day, dtype=f8), np.array(group_size, dtype=np.int64),
+        np.array([p.intake == "groups" for p in scenario.projects], dtype=bool), np.array(turnover, dtype=f8), np.array(vacancy, dtype=f8),
+    )
+    tail = (
+        float(scenario.follow_up.caseload_per_adviser), float(length_days), float(boost_days), np.array(stage_days, dtype=f8),
+        horizon + 1e-9, _COMPETING_DETAIL, _NOT_ADMITTED_DETAIL, _REJECTION_ENTRY, _EXIT_KIND, _EXIT_DETAIL, _EXIT_ENTRY, _KERNEL_CODES,
+    )
+    size, taken = _EXPONENTIALS, [np.empty(0)] * len(gens)
+    while True:  # each desk's draws in order; more (the same sequence, continued) if a desk used them all
+        taken = [np.concatenate([t, g.standard_exponential(size - t.size)]) for t, g in zip(taken, gens, strict=True)]
+        rows, desks, hand, events, exhausted = dk.run_projects(*args, np.stack(taken) if taken else np.empty((0, size)), *tail)
+        if not exhausted:
+            break
+        size *= 16
+    if not hand.shape[0]:  # run_life_courses takes at least one person: one who is gone
+        hand = np.array([[0, lc.GONE, 0.0, -1.0, 0.0]])
+    courses = lc.run_life_courses(rates, _spell_draws(draws, streams), LIFE_CODES, hand[:, 0].astype(np.int64), hand[:, 1].astype(np.int64),
+                                  hand[:, 2].copy(), hand[:, 3].copy(), hand[:, 4] > 0, horizon + 1e-9)
+    count = int(events.sum()) - 2 * (len(scenario.projects) - 1)
+    return _event_log(rows, horizon, count + courses.spell_ends, courses), desks
+
+
+def _counterfactual_vectorised(pop: Population, streams: Streams, draws: _Draws, rates: lc.LifeRates, horizon: float) -> EventLog:
+    """The counterfactual arm on the fast path: no SimPy at all (nobody interacts): referrals, then every
+    life course at once.
+
+    The event count is the SimPy engine's: the referral process's start and end, one event per referral
+    up to the horizon, and one per spell end.
+    """
+    stop = horizon + 1e-9
+    day = pop.referral_day
+    who = np.flatnonzero(day <= stop)  # the SimPy engine schedules no referral after the end
+    at = day[who]
+    rows = np.column_stack([who, at, np.full(who.size, _E_REFERRED), np.zeros(who.size), np.full(who.size, _S_ASSISTANCE)])
+    courses = lc.run_life_courses(
+        rates, _spell_draws(draws, streams), LIFE_CODES, who, np.full(who.size, lc.ASSISTANCE), at,
+        np.full(who.size, -1.0), np.zeros(who.size, dtype=bool), stop,
+    )
+    return _event_log(rows.astype(np.float64), horizon, 2 + who.size + courses.spell_ends, courses)
 
 
 class _CounterfactualRun(_RunBase):
+    """The counterfactual arm in SimPy (the reference): the same persons on social assistance as usual."""
+
     def run(self) -> EventLog:
-        if isinstance(self.life, _Handover):
-            return self._run_vectorised()
         self.env.process(self._refer_all(self.referred))
         return self._finish()
-
-    def _run_vectorised(self) -> EventLog:
-        """The fast path: no SimPy at all (nobody interacts): referrals, then every life course at once.
-
-        The event count is the SimPy engine's: the referral process's start and end, one event per
-        referral up to the horizon, and one per spell end.
-        """
-        day = self.pop.referral_day
-        who = np.flatnonzero(day <= self.stop)  # the SimPy engine schedules no referral after the end
-        at = day[who]
-        self.log.rows = np.column_stack(
-            [who, at, np.full(who.size, _E_REFERRED), np.zeros(who.size), np.full(who.size, _S_ASSISTANCE)]
-        ).ravel().tolist()
-        courses = lc.run_life_courses(
-            self.rates, _spell_draws(self.draws, self.streams), LIFE_CODES, who, np.full(who.size, lc.ASSISTANCE), at,
-            np.full(who.size, -1.0), np.zeros(who.size, dtype=bool), self.stop,
-        )
-        return self.log.freeze(2 + who.size + courses.spell_ends, courses)
 
     def referred(self, i: int) -> None:
         self.log.rows.extend((i, self.env._now, _E_REFERRED, 0, _S_ASSISTANCE))
@@ -1088,21 +1130,22 @@ def simulate(
     plan = plan if plan is not None else plan_programme(scenario, params, pop, draws)
     rates = lc.LifeRates.of(params, pop)
     fast = not reference
-    lists = _PlanLists.of(plan, pop)
     horizon = days_since(scenario.simulation.start_date, scenario.simulation.horizon_date)
     with _no_gc():
         if fast:
-            programme, desk_log = _programme_by_project(scenario, params, pop, streams, draws, rates, lists)
+            programme, desk_log = _programme_compiled(scenario, params, pop, streams, draws, rates, plan)
         else:
-            run = _ProgrammeRun(scenario, params, pop, streams, draws, rates, plan=lists)
+            run = _ProgrammeRun(scenario, params, pop, streams, draws, rates, plan=_PlanLists.of(plan, pop))
             programme, desk_log = run.run(), run.desk_log
             run.close()
         desks = np.array(desk_log, dtype=np.float64).reshape(-1, 7)
         # By day, then project; within them in the order processed (which is the same either way).
         desks = desks[np.lexsort((desks[:, 1], desks[:, 0]))]
         desks = desks[desks[:, 0] <= horizon]
-        if counterfactual:
-            cf_run = _CounterfactualRun(scenario, params, pop, streams, draws, rates, handover=fast)
+        if counterfactual and fast:
+            cf = _counterfactual_vectorised(pop, streams, draws, rates, horizon)
+        elif counterfactual:
+            cf_run = _CounterfactualRun(scenario, params, pop, streams, draws, rates)
             cf = cf_run.run()
             cf_run.close()
         else:
