@@ -988,7 +988,7 @@ _EXIT_KIND = np.array([dk.EXIT_WORK_OR_EDUCATION if c == "work_or_education" els
                        else dk.EXIT_BROKE_OFF for c in hz.PROGRAMME_EXITS])
 _EXIT_DETAIL = np.array([D.get(c, 0) for c in hz.PROGRAMME_EXITS])
 _EXIT_ENTRY = np.array([lc.ENTRY_STATES[_BROKE_OFF_STATE.get(c, "social_assistance")] for c in hz.PROGRAMME_EXITS])
-_EXPONENTIALS = 64  # Exp(1) draws per desk handed to the compiled loop (16 times more when one runs out)
+_EXPONENTIALS = 256  # Exp(1) draws per desk handed to the compiled loop (16 times more when one runs out)
 
 
 def _programme_compiled(
