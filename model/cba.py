@@ -2,7 +2,7 @@
 
 This is the one place where the simulator and the economics meet: replications are simulated and tidied
 (:mod:`model.runner`), and the participants' person-months, counted by the cells the ledger prices
-(:func:`model.outcomes.participant_counts`), are handed to the pure economic functions
+(:func:`model.outcomes.participant_count_rows`), are handed to the pure economic functions
 (:mod:`model.economics`). The economics never runs the simulator.
 
 The analysis population is the persons admitted to the programme (the participants), followed in both arms;
@@ -31,7 +31,7 @@ from model.economics import (
     price_counts,
     transfers_net,
 )
-from model.economics.ledger import str_isin
+from model.economics.ledger import CountRows, str_isin
 from model.economics.sums import group_sums, grouped_columns
 from model.engine import simulate
 from model.outcomes import EconomicCounts, ReplicationOutcome, economic_counts
@@ -222,7 +222,7 @@ def _priced(
 ) -> tuple[EconomicPolicy, StateCounts, LedgerArrays]:
     """The policy (advisers in post), the counts and the ledger (both arms, as arrays) of
     replications' counts."""
-    counts = StateCounts.concat([p.counts for p in parts])
+    counts = CountRows.concat([p.count_rows for p in parts]).counts()
     policy = economic_policy(scenario, pd.concat([p.staff_months for p in parts], ignore_index=True))
     return policy, counts, price_counts(counts, policy, params)
 

@@ -1,7 +1,7 @@
 """From flat event records to tidy tables: person-months, flows at dates, state shares.
 
 Nothing about money here: the economics reads these tables, or (cheaper) the participants' person-months
-counted by the cells it prices (:func:`participant_counts`, the same numbers as counting the tables).
+counted by the cells it prices (:func:`participant_count_rows`, the same numbers as counting the tables).
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 
 from model.economics.ledger import (
+    CellArrays,
+    CountRows,
     StateCounts,
     first_milestones,
-    money_event_counts,
-    person_month_counts,
 )
 from model.engine import DESK_EVENTS, DETAILS, EVENTS, EventLog, ReplicationLogs
 from model.engine import D as DETAIL_CODE
@@ -209,9 +209,14 @@ class ReplicationOutcome:
     participant_states: pd.DataFrame  # month, arm, share columns
     desks: pd.DataFrame  # project, time, kind, active, capacity, waiting, filled_fte (programme arm)
     staff_months: pd.DataFrame  # month, project, fte: advisers in post (see staff_months())
-    counts: StateCounts  # the participants' person-months by household cell, and the money events
+    count_rows: CountRows  # the participants' person-months by household cell, and the money events
     employment: pd.DataFrame  # per arm: the participants' employment (see participant_employment())
     sim_events: int
+
+    @functools.cached_property
+    def counts(self) -> StateCounts:
+        """The counts the ledger prices (``count_rows`` grouped)."""
+        return self.count_rows.counts()
 
 
 def _persons_table(scenario: Scenario, pop: Population, admitted: np.ndarray, replication: int) -> pd.DataFrame:
@@ -333,7 +338,7 @@ def tidy(
         participant_states=participant_states,
         desks=desks,
         staff_months=staff,
-        counts=participant_counts(scenario, pop, logs, replication, who, part_states, first_month, months),
+        count_rows=participant_count_rows(scenario, pop, logs, replication, who, part_states, first_month, months),
         employment=participant_employment(scenario, logs, replication, who, timeline.admitted[who], part_states, first_month, months),
         sim_events=logs.programme.sim_events + logs.counterfactual.sim_events,
     )
@@ -361,9 +366,14 @@ def _events_table(arm_logs: tuple[EventLog, EventLog], origin64: np.datetime64, 
 class EconomicCounts:
     """What the economics reads of one replication, aggregated (see :func:`economic_counts`)."""
 
-    counts: StateCounts  # the participants' person-months by household cell, and the money events
+    count_rows: CountRows  # the participants' person-months by household cell, and the money events
     employment: pd.DataFrame  # per arm: the participants' employment (see participant_employment())
     staff_months: pd.DataFrame
+
+    @functools.cached_property
+    def counts(self) -> StateCounts:
+        """The counts the ledger prices (``count_rows`` grouped)."""
+        return self.count_rows.counts()
 
 
 def economic_counts(scenario: Scenario, pop: Population, logs: ReplicationLogs, replication: int) -> EconomicCounts:
@@ -392,13 +402,13 @@ def economic_counts(scenario: Scenario, pop: Population, logs: ReplicationLogs, 
     staff.insert(0, "replication", np.int32(replication))
     first_month = month_index_of_referral[who]
     return EconomicCounts(
-        participant_counts(scenario, pop, logs, replication, who, states, first_month, months),
+        participant_count_rows(scenario, pop, logs, replication, who, states, first_month, months),
         participant_employment(scenario, logs, replication, who, admitted[who], states, first_month, months),
         staff,
     )
 
 
-def participant_counts(
+def participant_count_rows(
     scenario: Scenario,
     pop: Population,
     logs: ReplicationLogs,
@@ -407,10 +417,10 @@ def participant_counts(
     states: dict[str, np.ndarray],
     first_month: np.ndarray,
     months: list[dt.date],
-) -> StateCounts:
-    """The counts the ledger prices, from the participants' state matrices: the same as
-    :func:`model.economics.count_states` of the participants' ``persons`` and ``person_months`` rows and
-    all ``events`` of the replication, without building those tables.
+) -> CountRows:
+    """The rows of the counts the ledger prices, from the participants' state matrices: grouped
+    (``.counts()``), the same as :func:`model.economics.count_states` of the participants' ``persons``
+    and ``person_months`` rows and all ``events`` of the replication, without building those tables.
 
     Args:
         scenario: the scenario.
@@ -423,7 +433,8 @@ def participant_counts(
         months: first days of the months.
 
     Returns:
-        The counts (no replications, no cells and NaT months if there are no participants).
+        The rows (none, and no replications, if there are no participants; then the counts have no
+        cells and NaT months).
     """
     n_months = len(months)
     kept = np.arange(n_months)[None, :] >= first_month[:, None]  # the person-months (participants × months)
@@ -457,8 +468,7 @@ def participant_counts(
     rest, under_25 = np.divmod(rest, 2)
     rest, key = np.divmod(rest, n_keys)
     arm, state = np.divmod(rest, n_states)
-    events, source = _money_events(scenario, logs, replication)
-    return person_month_counts(
+    cells = CellArrays.group(
         np.array([replication] if who.size else [], dtype=np.int64),
         np.full(group.size, replication, dtype=np.int64),
         arm,
@@ -467,14 +477,14 @@ def participant_counts(
         under_25,
         households[h, 0],
         [households[h, k] for k in (1, 2, 3)],
-        events,
-        source,
         person_months[group].astype(float),
     )
+    return CountRows(cells, *_money_events(scenario, logs, replication))
 
 
-def _money_events(scenario: Scenario, logs: ReplicationLogs, replication: int) -> tuple[pd.DataFrame, str]:
-    """The money-event counts of one replication (both arms) and where its assessments come from.
+def _money_events(scenario: Scenario, logs: ReplicationLogs, replication: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
+    """The money events of one replication (both arms: replication, arm, month and whether it is an
+    incentive milestone, per event) and where its assessments come from.
 
     Incentive milestones: the first of each (arm, person, milestone). Assessments: the programme arm's
     ``assessment_started`` events, else its ``referred`` events (see :func:`model.economics.count_states`).
@@ -500,13 +510,13 @@ def _money_events(scenario: Scenario, logs: ReplicationLogs, replication: int) -
             source, assessed = name, logs.programme.event == EVENT_CODE[name]
             break
     n_assessed = int(assessed.sum())
-    events = money_event_counts(
+    return (
         np.full(keep.size + n_assessed, replication, dtype=np.int64),
         np.concatenate([arm[keep], np.full(n_assessed, ARMS.index("programme"), dtype=np.int64)]),
         np.concatenate([month(secs[keep]), month(seconds(logs.programme.day[assessed]))]),
         np.concatenate([np.ones(keep.size, dtype=bool), np.zeros(n_assessed, dtype=bool)]),
+        source,
     )
-    return events, source
 
 
 def participant_employment(

@@ -35,8 +35,9 @@ from model.economics import (
     evaluate,
     transfers_net,
 )
+from model.economics.ledger import CountRows
 from model.engine import simulate
-from model.outcomes import economic_counts, month_starts, participant_counts, tidy
+from model.outcomes import economic_counts, month_starts, participant_count_rows, tidy
 from model.population import days_since, draw_population
 from model.rng import Streams
 from model.runner import scenario_parameters
@@ -111,6 +112,9 @@ def test_counts_of_the_state_matrices_equal_count_states_of_the_tables(run):
         assert_counts_equal(o.counts, count_states(p, pm, ev))
     # The order of the parts does not matter.
     assert_counts_equal(StateCounts.concat([o.counts for o in outcomes[::-1]]), count_states(part, pm_part, events))
+    # The rows joined and grouped once are the counts grouped apart and joined (what the CBA prices).
+    assert_counts_equal(CountRows.concat([o.count_rows for o in outcomes]).counts(), count_states(part, pm_part, events))
+    assert_counts_equal(CountRows.concat([o.count_rows for o in outcomes[::-1]]).counts(), count_states(part, pm_part, events))
 
 
 def test_economic_counts_equal_the_tidy_outcome(run):
@@ -152,12 +156,14 @@ def test_a_replication_without_participants_adds_only_its_money_events(run):
     pop, logs = run["sims"][0]
     months = outcomes[0].counts.horizon_month  # any: no participant has months
     empty = np.empty(0, dtype=np.int64)
-    none = participant_counts(scen, pop, logs, 0, empty, {"programme": np.zeros((0, 3), np.int8), "counterfactual": np.zeros((0, 3), np.int8)}, empty, [months.date()] * 3)
+    rows = participant_count_rows(scen, pop, logs, 0, empty, {"programme": np.zeros((0, 3), np.int8), "counterfactual": np.zeros((0, 3), np.int8)}, empty, [months.date()] * 3)
+    none = rows.counts()
     assert none.replications.size == 0 and none.cells.empty and len(none.events)
     _, _, events, part, pm_part = tables(outcomes)
     rest = part["replication"].to_numpy() != 0
     ref = count_states(part[rest], pm_part[pm_part["replication"].to_numpy() != 0], events)
     assert_counts_equal(StateCounts.concat([none, *(o.counts for o in outcomes[1:])]), ref)
+    assert_counts_equal(CountRows.concat([rows, *(o.count_rows for o in outcomes[1:])]).counts(), ref)
 
 
 def test_concat_takes_the_assessments_of_the_source_any_part_counts_from(run):
@@ -175,12 +181,31 @@ def test_concat_takes_the_assessments_of_the_source_any_part_counts_from(run):
     assert_counts_equal(StateCounts.concat(parts), count_states(part, pm_part, mixed))
 
 
+def test_count_rows_take_the_assessments_of_the_source_any_part_counts_from(run):
+    """A part that counts assessments from another source than the others adds only its incentive
+    milestones (as StateCounts.concat)."""
+    rows = [o.count_rows for o in run["outcomes"]]
+    other = dataclasses.replace(rows[0], assessment_source="assessment_started")
+    parts = [other, *rows[1:]]
+    joined = CountRows.concat(parts)
+    assert joined.assessment_source == "assessment_started"
+    assert_counts_equal(joined.counts(), StateCounts.concat([p.counts() for p in parts]))
+
+
 def test_concat_refuses_what_count_states_would_not_mean(run):
     outcomes = run["outcomes"]
     with pytest.raises(ValueError, match="more than one part"):
         StateCounts.concat([outcomes[0].counts, outcomes[0].counts])
     with pytest.raises(ValueError, match="nothing to price"):
         StateCounts.concat([])
+    with pytest.raises(ValueError, match="more than one part"):
+        CountRows.concat([outcomes[0].count_rows, outcomes[0].count_rows])
+    with pytest.raises(ValueError, match="nothing to price"):
+        CountRows.concat([])
+    rows = outcomes[1].count_rows
+    late = dataclasses.replace(rows, cells=dataclasses.replace(rows.cells, horizon_month=rows.cells.horizon_month + 1))
+    with pytest.raises(ValueError, match="different horizon months"):
+        CountRows.concat([outcomes[0].count_rows, late])
 
 
 def test_evaluation_priced_from_counts_equals_the_tables(run):

@@ -617,64 +617,171 @@ def person_month_counts(
         no cells, no basis, NaT months and ``basis_months`` 0, e.g. a replication without
         participants, which adds only its money events to :meth:`StateCounts.concat`).
     """
-    rep_pos = np.searchsorted(replications, replication)
-    weight = np.ones(month.size) if person_months is None else person_months
-    year = month // 12 + 1970
-    may_dec = (month % 12 + 1 >= 5).astype(np.int64)
-    y0 = int(year.min()) if year.size else 0
-    cols, months = _group(
-        [rep_pos, arm, year - y0, may_dec, state, under_25, married, *children], weights=weight
-    )
-    cells = pd.DataFrame(
-        {
-            "replication": replications[cols[0]],
-            "arm": cols[1],
-            "year": cols[2] + y0,
-            "may_dec": cols[3].astype(bool),
-            "state": cols[4],
-            "under_25": cols[5].astype(bool),
-            "married": cols[6].astype(bool),
-            "children_0_5": cols[7],
-            "children_6_10": cols[8],
-            "children_11_17": cols[9],
-            "months": months,
-        }
-    )
+    cells = CellArrays.group(replications, replication, arm, month, state, under_25, married, children, person_months)
+    return cells.state_counts(events, assessment_source)
 
-    # Extrapolation basis: the last 12 simulated months, in_programme counted as social assistance.
-    horizon_no = int(month.max()) if month.size else 0
-    first_no = int(month.min()) if month.size else 0
-    basis_months = min(12, horizon_no - first_no + 1) if month.size else 0
-    sel = month > horizon_no - basis_months
-    b_state = state[sel].copy()
-    b_state[b_state == _S["in_programme"]] = _S["social_assistance"]
-    bcols, bmonths = _group(
-        [rep_pos[sel], arm[sel], b_state, married[sel], *(k[sel] for k in children)],
-        weights=weight[sel],
-    )
-    basis = pd.DataFrame(
-        {
-            "replication": replications[bcols[0]],
-            "arm": bcols[1],
-            "state": bcols[2],
-            "married": bcols[3].astype(bool),
-            "children_0_5": bcols[4],
-            "children_6_10": bcols[5],
-            "children_11_17": bcols[6],
-            "months": bmonths,
-            "months_per_year": bmonths * 12.0 / max(basis_months, 1),
-        }
-    )
-    return StateCounts(
-        cells=cells,
-        events=events,
-        basis=basis,
-        replications=replications,
-        first_month=pd.Timestamp(np.datetime64(first_no, "M")) if month.size else pd.NaT,
-        horizon_month=pd.Timestamp(np.datetime64(horizon_no, "M")) if month.size else pd.NaT,
-        basis_months=basis_months,
-        assessment_source=assessment_source,
-    )
+
+_CELL_COLUMNS = ("replication", "arm", "year", "may_dec", "state", "under_25", "married", "children_0_5", "children_6_10", "children_11_17", "months")
+_BASIS_COLUMNS = ("replication", "arm", "state", "married", "children_0_5", "children_6_10", "children_11_17", "months")
+_FLAGS = ("may_dec", "under_25", "married")  # boolean columns
+
+
+@dataclass(frozen=True)
+class CellArrays:
+    """The cells and the extrapolation basis of :class:`StateCounts` as arrays (its columns, in small
+    integer types: compact to keep and to send between processes), before they become tables.
+
+    Attributes:
+        replications: the replication ids with person-months, ascending.
+        cells: the cells' columns (``_CELL_COLUMNS``; ``months`` a whole number).
+        basis: the basis' columns (``_BASIS_COLUMNS``), without the annualised ``months_per_year``.
+        first_month, horizon_month: the first and last month with person-months (months since
+            1970-01; None without person-months).
+    """
+
+    replications: np.ndarray
+    cells: dict[str, np.ndarray]
+    basis: dict[str, np.ndarray]
+    first_month: int | None
+    horizon_month: int | None
+
+    @classmethod
+    def group(
+        cls, replications: np.ndarray, replication: np.ndarray, arm: np.ndarray, month: np.ndarray, state: np.ndarray,
+        under_25: np.ndarray, married: np.ndarray, children: list[np.ndarray], person_months: np.ndarray | None = None,
+    ) -> CellArrays:
+        """Group person-month rows into cells and the basis (the arguments as :func:`person_month_counts`)."""
+        rep_pos = np.searchsorted(replications, replication)
+        weight = np.ones(month.size) if person_months is None else person_months
+        year = month // 12 + 1970
+        may_dec = (month % 12 + 1 >= 5).astype(np.int64)
+        y0 = int(year.min()) if year.size else 0
+        cols, months = _group([rep_pos, arm, year - y0, may_dec, state, under_25, married, *children], weights=weight)
+        cols[0], cols[2] = replications[cols[0]], cols[2] + y0
+        # Extrapolation basis: the last 12 simulated months, in_programme counted as social assistance.
+        horizon_no = int(month.max()) if month.size else None
+        first_no = int(month.min()) if month.size else None
+        basis_months = min(12, horizon_no - first_no + 1) if month.size else 0
+        sel = month > (horizon_no or 0) - basis_months
+        b_state = state[sel].copy()
+        b_state[b_state == _S["in_programme"]] = _S["social_assistance"]
+        bcols, bmonths = _group([rep_pos[sel], arm[sel], b_state, married[sel], *(k[sel] for k in children)], weights=weight[sel])
+        bcols[0] = replications[bcols[0]]
+        return cls(
+            np.asarray(replications, dtype=np.int64),
+            _compact(dict(zip(_CELL_COLUMNS, [*cols, months], strict=True))),
+            _compact(dict(zip(_BASIS_COLUMNS, [*bcols, bmonths], strict=True))),
+            first_no,
+            horizon_no,
+        )
+
+    @property
+    def basis_months(self) -> int:
+        """Months in the extrapolation basis (≤ 12; 0 without person-months)."""
+        return 0 if self.first_month is None else min(12, self.horizon_month - self.first_month + 1)
+
+    @classmethod
+    def concat(cls, parts: Sequence[CellArrays]) -> CellArrays:
+        """Parts of distinct replications with person-months, one after another, rows by replication
+        (stable), first month the earliest (as :meth:`StateCounts.concat` joins their tables)."""
+        reps = np.concatenate([p.replications for p in parts])
+        if np.unique(reps).size != reps.size:
+            raise ValueError("a replication is in more than one part")
+        if len({p.horizon_month for p in parts}) > 1:
+            raise ValueError("the parts end in different horizon months")
+
+        def joined(name: str) -> dict[str, np.ndarray]:
+            out = {c: np.concatenate([getattr(p, name)[c] for p in parts]) for c in getattr(parts[0], name)}
+            rep = out["replication"]
+            if (np.diff(rep) < 0).any():
+                order = np.argsort(rep, kind="stable")
+                out = {c: v[order] for c, v in out.items()}
+            return out
+
+        return cls(np.sort(reps), joined("cells"), joined("basis"), min(p.first_month for p in parts), parts[0].horizon_month)
+
+    def state_counts(self, events: pd.DataFrame, assessment_source: str) -> StateCounts:
+        """The :class:`StateCounts` of these cells and the money ``events``."""
+        basis_months = self.basis_months
+        basis = _frame(self.basis, _BASIS_COLUMNS)
+        basis["months_per_year"] = basis["months"].to_numpy() * 12.0 / max(basis_months, 1)
+        return StateCounts(
+            cells=_frame(self.cells, _CELL_COLUMNS),
+            events=events,
+            basis=basis,
+            replications=self.replications,
+            first_month=pd.NaT if self.first_month is None else pd.Timestamp(np.datetime64(self.first_month, "M")),
+            horizon_month=pd.NaT if self.horizon_month is None else pd.Timestamp(np.datetime64(self.horizon_month, "M")),
+            basis_months=basis_months,
+            assessment_source=assessment_source,
+        )
+
+
+def _compact(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Columns of small whole numbers in the smallest types that hold them exactly (the replication
+    ids and the year in 32 bits, the months counted in 32 bits, the rest in 8)."""
+    wide = {"replication": np.int32, "year": np.int32, "months": np.int32}
+    return {c: v.astype(wide.get(c, np.int8)) for c, v in columns.items()}
+
+
+def _frame(columns: dict[str, np.ndarray], names: tuple[str, ...]) -> pd.DataFrame:
+    """A table of compact columns in :class:`StateCounts`' types: int64, bool flags, float months."""
+    return pd.DataFrame({c: columns[c].astype(float if c == "months" else bool if c in _FLAGS else np.int64) for c in names})
+
+
+@dataclass(frozen=True)
+class CountRows:
+    """What :class:`StateCounts` is made of, as arrays: the grouped cells and basis (:class:`CellArrays`)
+    and the money events (one entry each), before they become tables (:meth:`counts`).
+
+    Compact and cheap to send between processes; the rows of many replications are joined with
+    :meth:`concat` and made tables once, which gives exactly what :meth:`StateCounts.concat` gives on
+    each replication's counts.
+
+    Attributes:
+        cells: the person-months grouped (:meth:`CellArrays.group`).
+        event_replication, event_arm, event_month, event_incentive: one entry per money event, as
+            :func:`money_event_counts` takes them.
+        assessment_source: the events counted as assessments (see :class:`StateCounts`).
+    """
+
+    cells: CellArrays
+    event_replication: np.ndarray
+    event_arm: np.ndarray
+    event_month: np.ndarray
+    event_incentive: np.ndarray
+    assessment_source: str
+
+    def counts(self) -> StateCounts:
+        """The counts as tables."""
+        events = money_event_counts(self.event_replication, self.event_arm, self.event_month, self.event_incentive)
+        return self.cells.state_counts(events, self.assessment_source)
+
+    @classmethod
+    def concat(cls, parts: Sequence[CountRows]) -> CountRows:
+        """The rows of several parts together, as :meth:`StateCounts.concat` joins their counts: the
+        assessments are counted from the first of ``assessment_started``, ``referred`` that any part
+        counts from (a part that counts another source adds only its incentive milestones); a part
+        without person-months adds only its money events.
+
+        Raises:
+            ValueError: no part has person-months, a replication is in two parts, or the parts' last
+                months (the horizon) differ.
+        """
+        filled = [p.cells for p in parts if p.cells.first_month is not None]
+        if not filled:
+            raise ValueError("no person-months in any part: nothing to price")
+        sources = {p.assessment_source for p in parts}
+        source = next((s for s in ("assessment_started", "referred") if s in sources), "none")
+        paid = [np.ones(p.event_incentive.size, dtype=bool) if p.assessment_source == source else p.event_incentive for p in parts]
+
+        def events(name: str) -> np.ndarray:
+            return np.concatenate([getattr(p, name)[keep] for p, keep in zip(parts, paid, strict=True)])
+
+        return cls(
+            filled[0] if len(filled) == 1 else CellArrays.concat(filled),
+            events("event_replication"), events("event_arm"), events("event_month"), events("event_incentive"), source,
+        )
 
 
 def first_milestones(
