@@ -31,6 +31,7 @@ from model.economics import (
     price_counts,
     transfers_net,
 )
+from model.columns import Columns
 from model.economics.ledger import CountRows, str_isin
 from model.economics.sums import group_sums, grouped_columns
 from model.engine import simulate
@@ -223,13 +224,13 @@ def _priced(
     """The policy (advisers in post), the counts and the ledger (both arms, as arrays) of
     replications' counts."""
     counts = CountRows.concat([p.count_rows for p in parts]).counts()
-    policy = economic_policy(scenario, pd.concat([p.staff_months for p in parts], ignore_index=True))
+    policy = economic_policy(scenario, Columns.concat([p.columns["staff_months"] for p in parts]).frame())
     return policy, counts, price_counts(counts, policy, params)
 
 
 def _employment(parts: Sequence[ReplicationOutcome | EconomicCounts]) -> pd.DataFrame:
     """The replications' employment rows (replications without participants have none)."""
-    return pd.concat([p.employment for p in parts if len(p.employment)], ignore_index=True)
+    return Columns.concat([p.columns["employment"] for p in parts]).frame()
 
 
 def _participants(employment: pd.DataFrame) -> np.ndarray:

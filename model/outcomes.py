@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from model.columns import Columns
 from model.economics.ledger import (
     CellArrays,
     CountRows,
@@ -52,7 +53,6 @@ _ARM_DTYPE = pd.CategoricalDtype(list(ARMS))
 _STATE_DTYPE = pd.CategoricalDtype(list(STATES))
 _EVENT_DTYPE = pd.CategoricalDtype(list(EVENTS))
 _DETAIL_DTYPE = pd.CategoricalDtype(list(DETAILS))
-_DESK_DTYPE = pd.CategoricalDtype(list(DESK_EVENTS))
 SHARE_STATES = ("in_programme", "employed", "employed_full_time", "education", "social_assistance", "other")
 
 
@@ -206,17 +206,34 @@ class ReplicationOutcome:
     person_months: pd.DataFrame | None
     events: pd.DataFrame | None
     flows: dict  # report date ISO → {"all": flows, "women": …, "men": …, "groups": {...}, reasons}
-    participant_states: pd.DataFrame  # month, arm, share columns
-    desks: pd.DataFrame  # project, time, kind, active, capacity, waiting, filled_fte (programme arm)
-    staff_months: pd.DataFrame  # month, project, fte: advisers in post (see staff_months())
+    # The tables below as columns (cheap to build and to send between processes), by name:
+    # participant_states (month, arm, share columns), desks (project, time, kind, active, capacity,
+    # waiting, filled_fte; programme arm), staff_months (month, project, fte: advisers in post, see
+    # staff_months()), employment (per arm: the participants' employment, see participant_employment()).
+    columns: dict[str, Columns]
     count_rows: CountRows  # the participants' person-months by household cell, and the money events
-    employment: pd.DataFrame  # per arm: the participants' employment (see participant_employment())
     sim_events: int
 
     @functools.cached_property
     def counts(self) -> StateCounts:
         """The counts the ledger prices (``count_rows`` grouped)."""
         return self.count_rows.counts()
+
+    @functools.cached_property
+    def participant_states(self) -> pd.DataFrame:
+        return self.columns["participant_states"].frame()
+
+    @functools.cached_property
+    def desks(self) -> pd.DataFrame:
+        return self.columns["desks"].frame()
+
+    @functools.cached_property
+    def staff_months(self) -> pd.DataFrame:
+        return self.columns["staff_months"].frame()
+
+    @functools.cached_property
+    def employment(self) -> pd.DataFrame:
+        return self.columns["employment"].frame()
 
 
 def _persons_table(scenario: Scenario, pop: Population, admitted: np.ndarray, replication: int) -> pd.DataFrame:
@@ -311,23 +328,20 @@ def tidy(
             entry["groups"] = groups
         flows[d.isoformat()] = entry
 
-    participant_states = _participant_states(scenario, part_states, months)
-    participant_states.insert(0, "replication", replication)
     d = logs.desks
-    desks = pd.DataFrame(
+    desks = Columns(
         {
-            "replication": np.int32(replication),
-            "project": pd.Categorical.from_codes(d[:, 1].astype(np.int16), dtype=_project_dtype(tuple(p.name for p in scenario.projects))),
+            "replication": np.full(d.shape[0], replication, dtype=np.int32),
+            "project": d[:, 1].astype(np.int16),
             "time": origin64 + np.round(d[:, 0] * 86400).astype("timedelta64[s]"),
-            "kind": pd.Categorical.from_codes(d[:, 2].astype(np.int8), dtype=_DESK_DTYPE),
+            "kind": d[:, 2].astype(np.int8),
             "active": d[:, 3].astype(np.int32),
             "capacity": d[:, 4].astype(np.int32),
             "waiting": d[:, 5].astype(np.int32),
             "filled_fte": d[:, 6],
-        }
+        },
+        {"project": tuple(p.name for p in scenario.projects), "kind": tuple(DESK_EVENTS)},
     )
-    staff = staff_months(scenario, d, months, mid_days)
-    staff.insert(0, "replication", np.int32(replication))
     first_month = month_index_of_referral[who]
     return ReplicationOutcome(
         replication=replication,
@@ -335,11 +349,13 @@ def tidy(
         person_months=person_months,
         events=events,
         flows=flows,
-        participant_states=participant_states,
-        desks=desks,
-        staff_months=staff,
+        columns={
+            "participant_states": _participant_states(scenario, part_states, months, replication),
+            "desks": desks,
+            "staff_months": staff_months(scenario, d, months, mid_days, replication),
+            "employment": participant_employment(scenario, logs, replication, who, timeline.admitted[who], part_states, first_month, months),
+        },
         count_rows=participant_count_rows(scenario, pop, logs, replication, who, part_states, first_month, months),
-        employment=participant_employment(scenario, logs, replication, who, timeline.admitted[who], part_states, first_month, months),
         sim_events=logs.programme.sim_events + logs.counterfactual.sim_events,
     )
 
@@ -367,13 +383,20 @@ class EconomicCounts:
     """What the economics reads of one replication, aggregated (see :func:`economic_counts`)."""
 
     count_rows: CountRows  # the participants' person-months by household cell, and the money events
-    employment: pd.DataFrame  # per arm: the participants' employment (see participant_employment())
-    staff_months: pd.DataFrame
+    columns: dict[str, Columns]  # employment (per arm, see participant_employment()) and staff_months
 
     @functools.cached_property
     def counts(self) -> StateCounts:
         """The counts the ledger prices (``count_rows`` grouped)."""
         return self.count_rows.counts()
+
+    @functools.cached_property
+    def employment(self) -> pd.DataFrame:
+        return self.columns["employment"].frame()
+
+    @functools.cached_property
+    def staff_months(self) -> pd.DataFrame:
+        return self.columns["staff_months"].frame()
 
 
 def economic_counts(scenario: Scenario, pop: Population, logs: ReplicationLogs, replication: int) -> EconomicCounts:
@@ -398,13 +421,13 @@ def economic_counts(scenario: Scenario, pop: Population, logs: ReplicationLogs, 
         arm: _state_matrix(log, pop.size, mid_days, STATE_CODE["social_assistance"], persons=who)
         for arm, log in zip(ARMS, (logs.programme, logs.counterfactual), strict=True)
     }
-    staff = staff_months(scenario, logs.desks, months, mid_days)
-    staff.insert(0, "replication", np.int32(replication))
     first_month = month_index_of_referral[who]
     return EconomicCounts(
         participant_count_rows(scenario, pop, logs, replication, who, states, first_month, months),
-        participant_employment(scenario, logs, replication, who, admitted[who], states, first_month, months),
-        staff,
+        {
+            "employment": participant_employment(scenario, logs, replication, who, admitted[who], states, first_month, months),
+            "staff_months": staff_months(scenario, logs.desks, months, mid_days, replication),
+        },
     )
 
 
@@ -568,21 +591,23 @@ def participant_employment(
     rows = len(ARMS) if who.size else 0
     years = np.array(columns["employed_person_years"][:rows], dtype=float)
     participants = np.full(rows, who.size, dtype=np.int64)
-    return pd.DataFrame(
+    return Columns(
         {
             "replication": np.full(rows, replication, dtype=np.int32),
-            "arm": pd.Categorical.from_codes(np.arange(rows), dtype=_ARM_DTYPE),
+            "arm": np.arange(rows, dtype=np.int8),
             "employed_person_years": years,
             "participants": participants,
             "employed_person_years_per_participant": years / participants,
             **{f"share_employed_{y}y": np.array(columns[f"share_employed_{y}y"][:rows], dtype=float) for y in (1, 2, 5)},
             "job_starts": np.array(columns["job_starts"][:rows], dtype=np.int64),
-        }
+        },
+        {"arm": ARMS},
     )
 
 
-def staff_months(scenario: Scenario, desks: np.ndarray, months: list[dt.date], mid_days: np.ndarray) -> pd.DataFrame:
-    """Adviser FTE in post per project and month (on the 15th), for costing the programme.
+def staff_months(scenario: Scenario, desks: np.ndarray, months: list[dt.date], mid_days: np.ndarray, replication: int) -> Columns:
+    """Adviser FTE in post per project and month (on the 15th), for costing the programme: columns
+    replication, month, project, fte.
 
     Until intake closes (``referral_end_date``) a project employs its scheduled staff (less vacancies).
     Afterwards it keeps only what its remaining caseload needs: min(staff in post, active participants /
@@ -608,22 +633,18 @@ def staff_months(scenario: Scenario, desks: np.ndarray, months: list[dt.date], m
             active = np.where(ok, rec[np.maximum(idx, 0), 3], 0.0)
         fte_all[pi] = np.where(mid_days > end_day, np.minimum(fte, active / caseload), fte)
     month64 = np.array(months, dtype="datetime64[s]")
-    return pd.DataFrame(
+    return Columns(
         {
+            "replication": np.full(len(names) * n_months, replication, dtype=np.int32),
             "month": np.tile(month64, len(names)),
-            "project": pd.Categorical.from_codes(np.repeat(np.arange(len(names)), n_months), dtype=_project_dtype(tuple(names))),
+            "project": np.repeat(np.arange(len(names), dtype=np.int16), n_months),
             "fte": fte_all.ravel(),
-        }
+        },
+        {"project": tuple(names)},
     )
 
 
-@functools.lru_cache(maxsize=64)
-def _project_dtype(names: tuple[str, ...]) -> pd.CategoricalDtype:
-    """The category dtype of a scenario's project names (built once: validating categories is not free)."""
-    return pd.CategoricalDtype(list(names))
-
-
-def _participant_states(scenario: Scenario, matrices: dict, months: list[dt.date]) -> pd.DataFrame:
+def _participant_states(scenario: Scenario, matrices: dict, months: list[dt.date], replication: int) -> Columns:
     """Monthly state shares of the persons admitted in the programme arm, in both arms (``matrices``: per
     arm, the participants' states, participants × months)."""
     first = min(p.intake_start_date for p in scenario.projects)
@@ -640,8 +661,9 @@ def _participant_states(scenario: Scenario, matrices: dict, months: list[dt.date
         ]
     ) / denom
     c = {name: counts[:, :, k].ravel() for k, name in enumerate(STATES)}  # arm-major, then month
-    return pd.DataFrame(
+    return Columns(
         {
+            "replication": np.full(span * len(matrices), replication, dtype=np.int64),
             "month": [m.strftime("%Y-%m") for m in months[start:]] * len(matrices),
             "arm": [arm for arm in matrices for _ in range(span)],
             "in_programme": c["in_programme"],

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from model.columns import Columns
 from model.engine import simulate
 from model.errors import InputError
 from model.outcomes import FLOW_KEYS, ReplicationOutcome, tidy
@@ -82,6 +83,8 @@ class RunResult:
         Raises:
             ValueError: a per-person table of a run made without them (``tables=False``).
         """
+        if name in self.outcomes[0].columns:  # joined as columns: one table built, not one per replication
+            return Columns.concat([o.columns[name] for o in self.outcomes]).frame()
         frames = [getattr(o, name) for o in self.outcomes]
         if any(f is None for f in frames):
             raise ValueError(f"the run was made without the per-person tables (tables=False): no {name!r}")
