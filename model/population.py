@@ -143,6 +143,9 @@ def referral_times(
     end = days_since(origin, scenario.simulation.referral_end_date) + 1.0  # inclusive of the end date
     multiplier = params.v("referral.intensity_multiplier")
     window = params.v("referral.group_window_weeks") * 7.0
+    grouped = [p for p in scenario.projects if p.intake != "continuous"]
+    group_u = streams.uniforms([(f"referral.{p.name}.groups", sum(g.referrals for g in p.groups)) for p in grouped])
+    group_u = dict(zip((p.name for p in grouped), group_u, strict=True))
     out = []
     for p in scenario.projects:
         start = days_since(origin, p.intake_start_date)
@@ -152,7 +155,7 @@ def referral_times(
             out.append((days, np.full(days.size, -1, dtype=np.int16)))
             continue
         days_list, group_list = [], []
-        u = streams.uniform(f"referral.{p.name}.groups", sum(g.referrals for g in p.groups))
+        u = group_u[p.name]
         offset = 0
         for gi, g in enumerate(p.groups):
             g_start = days_since(origin, g.start_date)
@@ -226,9 +229,19 @@ _UNIFORMS = {  # named uniform streams per project and their shape (per person)
 MAX_CHILDREN = 12
 
 
-def _uniforms(n: int, streams: Streams, prefix: str) -> dict[str, np.ndarray]:
-    """The U(0,1) draws behind every attribute of ``n`` persons of one project (one stream each)."""
-    return {name: streams.uniform(f"{prefix}.{name}", (n, *shape)) for name, shape in _UNIFORMS.items()}
+def _uniforms(sizes: list[int], streams: Streams, prefixes: list[str]) -> dict[str, np.ndarray]:
+    """The U(0,1) draws behind every attribute of the persons of several projects, concatenated in order.
+
+    Project ``i`` has ``sizes[i]`` persons and one stream per attribute, named ``{prefixes[i]}.{attribute}``.
+    All streams are drawn in one :meth:`Streams.uniforms` call (the same numbers as one
+    :meth:`Streams.uniform` each, without a Generator per stream).
+    """
+    requests = [
+        (f"{prefix}.{name}", (n, *shape)) for n, prefix in zip(sizes, prefixes, strict=True) for name, shape in _UNIFORMS.items()
+    ]
+    draws = streams.uniforms(requests)  # project-major: attribute i of every project at i, i + k, i + 2k, ...
+    k = len(_UNIFORMS)
+    return {name: np.concatenate(draws[i::k]) for i, name in enumerate(_UNIFORMS)}
 
 
 def _attributes(u: dict[str, np.ndarray], scenario: Scenario, params: ParameterSet) -> dict[str, np.ndarray]:
@@ -332,13 +345,12 @@ def draw_population(scenario: Scenario, params: ParameterSet, streams: Streams) 
         names.append(f"referral.{p.name}" if p.intake == "continuous" else f"referral.{p.name}.groups")
         names.extend(f"population.{p.name}.{attr}" for attr in _UNIFORMS)
     streams.prefetch(names)  # seed every stream of this function in one pass
-    days_all, project_all, group_all, uniforms = [], [], [], []
+    days_all, project_all, group_all = [], [], []
     for pi, (days, groups) in enumerate(referral_times(scenario, params, streams)):
-        uniforms.append(_uniforms(days.size, streams, f"population.{scenario.projects[pi].name}"))
         days_all.append(days)
         project_all.append(np.full(days.size, pi, dtype=np.int16))
         group_all.append(groups)
-    u = {k: np.concatenate([x[k] for x in uniforms]) for k in _UNIFORMS}
+    u = _uniforms([d.size for d in days_all], streams, [f"population.{p.name}" for p in scenario.projects])
     merged = _attributes(u, scenario, params)
     merged["referral_day"] = np.concatenate(days_all)
     merged["project"] = np.concatenate(project_all)

@@ -15,10 +15,12 @@ The global NumPy RNG is never used.
 
 from __future__ import annotations
 
+import math
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
+from numba import njit, types
 from numpy.random.bit_generator import ISeedSequence
 
 
@@ -105,6 +107,58 @@ def _pcg64_words(seed: int, replication: int, keys: np.ndarray) -> np.ndarray:
     return out.astype("<u4").view("<u8").astype(np.uint64)
 
 
+# numpy's PCG64 (PCG XSL RR 128/64; numpy/random/src/pcg64/pcg64.h), 128-bit values as (high, low) uint64.
+_U64 = np.uint64
+_MASK32, _SHIFT32 = _U64(0xFFFFFFFF), _U64(32)
+_MULT_HI, _MULT_LO = _U64(0x2360ED051FC65DA4), _U64(0x4385DF649FCCF645)  # PCG_DEFAULT_MULTIPLIER_128
+_TO_DOUBLE = 1.0 / 9007199254740992.0  # 2**-53: numpy's next_double is (next64 >> 11) * 2**-53
+
+
+@njit(cache=True)
+def _mul_hi(a, b):
+    """High 64 bits of the 128-bit product ``a * b`` of two uint64 (32-bit limbs; no 128-bit type in Numba)."""
+    a0, a1, b0, b1 = a & _MASK32, a >> _SHIFT32, b & _MASK32, b >> _SHIFT32
+    p00, p01, p10 = a0 * b0, a0 * b1, a1 * b0
+    mid = (p00 >> _SHIFT32) + (p01 & _MASK32) + (p10 & _MASK32)  # < 3 * 2**32: no overflow
+    return a1 * b1 + (p01 >> _SHIFT32) + (p10 >> _SHIFT32) + (mid >> _SHIFT32)
+
+
+@njit(cache=True)
+def _step(s_hi, s_lo, i_hi, i_lo):
+    """``pcg_setseq_128_step_r``: state * MULT + inc (mod 2**128)."""
+    hi = _mul_hi(s_lo, _MULT_LO) + s_hi * _MULT_LO + s_lo * _MULT_HI  # uint64 products wrap mod 2**64
+    lo = s_lo * _MULT_LO + i_lo
+    return hi + i_hi + _U64(lo < i_lo), lo  # carry out of the low half
+
+
+@njit(types.float64[::1](types.uint64[:, ::1], types.int64[::1]), cache=True)
+def _pcg64_random(words, counts):
+    """``np.random.Generator(np.random.PCG64(ss)).random(counts[j])`` for every stream ``j``, concatenated.
+
+    ``words[j]`` is ``ss.generate_state(4, np.uint64)``. Seeding is numpy's ``pcg64_set_seed``: seed
+    ``words[0]:words[1]`` and increment ``words[2]:words[3]`` (high:low) go through
+    ``pcg_setseq_128_srandom_r``; each draw steps the state, then outputs XSL RR of the new state.
+    One compiled loop over all streams replaces one Generator object per stream, whose creation costs far
+    more than its few dozen draws.
+    """
+    out = np.empty(counts.sum(), dtype=np.float64)
+    pos = 0
+    for j in range(counts.size):
+        i_hi = (words[j, 2] << _U64(1)) | (words[j, 3] >> _U64(63))  # inc = (initseq << 1) | 1
+        i_lo = (words[j, 3] << _U64(1)) | _U64(1)
+        s_hi, s_lo = _step(_U64(0), _U64(0), i_hi, i_lo)
+        s_lo = s_lo + words[j, 1]
+        s_hi = s_hi + words[j, 0] + _U64(s_lo < words[j, 1])
+        s_hi, s_lo = _step(s_hi, s_lo, i_hi, i_lo)
+        for _ in range(counts[j]):
+            s_hi, s_lo = _step(s_hi, s_lo, i_hi, i_lo)
+            x, rot = s_hi ^ s_lo, s_hi >> _U64(58)
+            value = (x >> rot) | (x << ((_U64(64) - rot) & _U64(63)))  # rotr64; rot == 0 leaves x as is
+            out[pos] = np.float64(value >> _U64(11)) * _TO_DOUBLE
+            pos += 1
+    return out
+
+
 class Streams:
     """The named streams of one replication.
 
@@ -138,6 +192,35 @@ class Streams:
     def uniform(self, name: str, size: int | tuple[int, ...]) -> np.ndarray:
         """``size`` U(0,1) draws of quantity ``name``."""
         return self.generator(name).random(size)
+
+    def uniforms(self, requests: Sequence[tuple[str, int | tuple[int, ...]]]) -> list[np.ndarray]:
+        """``[self.uniform(name, size) for name, size in requests]``, bit for bit, in one compiled pass.
+
+        Seeds the streams with :meth:`prefetch` and draws them all with a Numba copy of numpy's PCG64, so
+        no Generator is created per stream (that creation, not the draws, dominates for short streams).
+        The arrays are views into one buffer. Negative seeds or replications, which numpy's SeedSequence
+        rejects, take the per-generator path so that they fail exactly as :meth:`uniform` does.
+        """
+        if self.seed < 0 or self.replication < 0:
+            return [self.uniform(name, size) for name, size in requests]
+        shapes = [(size,) if isinstance(size, (int, np.integer)) else tuple(size) for _, size in requests]
+        counts = [math.prod(shape) for shape in shapes]
+        if any(d < 0 for shape in shapes for d in shape):
+            raise ValueError("negative dimensions are not allowed")
+        names = [name for name, _ in requests]
+        self.prefetch(names)
+        for name in names:
+            if name not in self._words:  # too few names for prefetch's batch: numpy's own SeedSequence
+                ss = np.random.SeedSequence(entropy=self.seed, spawn_key=(self.replication, _name_key(name)))
+                self._words[name] = ss.generate_state(4, np.uint64)
+        words = np.array([self._words[name] for name in names], dtype=np.uint64).reshape(len(names), 4)
+        flat = _pcg64_random(words, np.array(counts, dtype=np.int64))
+        out, start = [], 0
+        for count, shape in zip(counts, shapes, strict=True):
+            block = flat[start : start + count]
+            out.append(block if len(shape) == 1 else block.reshape(shape))  # reshape is slow per call
+            start += count
+        return out
 
     def exponential(self, name: str, size: int | tuple[int, ...]) -> np.ndarray:
         """``size`` Exp(1) draws of quantity ``name``."""
