@@ -1,25 +1,33 @@
-"""Life courses outside the programme: the rates, and the spell chain run for all persons at once.
+"""Life courses outside the programme: the rates, and the spell chain run compiled, person by person.
 
 After the programme (or after a rejection), and in the whole counterfactual arm, a person's life is a
 chain of spells that no other person affects: social assistance → a job (full or part time, until it is
 lost), education (then a job or back on assistance), a temporary spell outside assistance, or leaving
 assistance for good. The SimPy engine (:mod:`model.engine`, ``reference=True``) runs this chain as
 timeouts, one event per spell end. Because the persons do not interact here, the chain can also be run
-for every person at once with NumPy: :func:`run_life_courses` takes one spell per person per step, in the
-same order, with the same pre-drawn numbers and the same floating-point operations, so each person's
-records are the same as the SimPy engine's, record for record (``tests/test_fast_path.py`` pins this
-replication by replication). Only the interleaving of different persons' records in the log differs,
-which nothing downstream reads (the tidy tables order by person and time, ties in log order).
+without SimPy: :func:`run_life_courses` runs each person's spells in order in a loop compiled with Numba,
+with the same pre-drawn numbers and the same floating-point operations, so each person's records are the
+same as the SimPy engine's, record for record (``tests/test_fast_path.py`` pins this replication by
+replication). Only the interleaving of different persons' records in the log differs, which nothing
+downstream reads (the tidy tables order by person and time, ties in log order).
+
+The compiled loop needs only the pre-drawn spells. The rare person who needs more continues with
+spells drawn on demand from a NumPy generator, which compiled code cannot call; those persons' chains go
+on vectorised (:func:`_step`, one spell of every such person at a time), from where the loop left them.
+(Vectorised, the chains of a national replication, ~1 000 persons, take some milliseconds, mostly
+NumPy's overhead per call on small arrays, a set of calls per spell; compiled, a tenth of one.)
 
 Event codes, detail codes and state codes are those of :mod:`model.engine`, passed in as
-:class:`Codes` so that this module does not import the engine.
+:class:`Codes` so that this module does not import the engine (and to the compiled loop as an array, so
+that a cached compilation holds no codes of its own and never goes stale).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
+from numba import njit, types
 
 from model import hazards as hz
 from model.parameters import ParameterSet
@@ -195,7 +203,7 @@ def run_life_courses(
     via_programme: np.ndarray,
     stop: float,
 ) -> LifeCourses:
-    """Run every given person's life course from its entry until ``stop`` (days), all persons at once.
+    """Run every given person's life course from its entry until ``stop`` (days): compiled, person by person.
 
     Args:
         rates: the life-course rates.
@@ -212,24 +220,137 @@ def run_life_courses(
         The records (per person in the order the SimPy engine makes them) and the number of spell ends
         processed, which equals the number of life-course timeouts the SimPy engine processes.
     """
-    c = codes
     r = rates
-    rec = _Records()
-    extra = _Extra(spells)
-    live = entry != GONE
-    i = np.asarray(person, dtype=np.int64)[live]
-    kind = np.asarray(entry, dtype=np.int64)[live]
-    t = np.asarray(day, dtype=float)[live]
-    b = np.asarray(boost_until, dtype=float)[live]
-    via = np.asarray(via_programme, dtype=bool)[live]
-    k = np.zeros(i.size, dtype=np.int64)  # each person's next spell (both arms start at the first)
+    width = spells.e.shape[1]
+    person = np.ascontiguousarray(person, dtype=np.int64)
+    boost_until = np.ascontiguousarray(boost_until, dtype=np.float64)
+    m6, m12 = r.milestone_days
+    days, rows, spell_ends, kind, t, via = _chains(
+        person, np.ascontiguousarray(entry, dtype=np.int64), np.ascontiguousarray(day, dtype=np.float64), boost_until,
+        np.ascontiguousarray(via_programme, dtype=np.bool_),
+        np.ascontiguousarray(spells.e, dtype=np.float64), np.ascontiguousarray(spells.u, dtype=np.float64),
+        np.ascontiguousarray(spells.v, dtype=np.float64),
+        np.ascontiguousarray(r.job_rate, dtype=np.float64), np.ascontiguousarray(r.base_rate, dtype=np.float64),
+        np.ascontiguousarray(r.boosted_rate, dtype=np.float64),
+        float(r.edu_rate), float(r.other_rate), float(r.boost), float(r.loss_full), float(r.loss_part), float(r.p_full_time),
+        float(r.edu_days), float(r.p_job_after_edu), float(r.other_days), float(m6), float(m12),
+        np.array([getattr(codes, f.name) for f in fields(Codes)], dtype=np.int64), float(stop),
+    )
+    out = [rows[:, 0], days, rows[:, 1], rows[:, 2], rows[:, 3]]
+    # Persons who need spells beyond the pre-drawn ones go on vectorised, from where the loop left them.
+    go = kind != GONE
+    if go.any():
+        rec = _Records()
+        extra = _Extra(spells)
+        i, kind, t, b, via = person[go], kind[go], t[go], boost_until[go], via[go]
+        k = np.full(i.size, width, dtype=np.int64)
+        with np.errstate(divide="ignore", invalid="ignore"):  # zero rates give inf/nan where they are not used
+            while i.size:
+                i, kind, t, b, via, k, ended = _step(r, codes, spells, extra, rec, i, kind, t, b, via, k, stop)
+                spell_ends += ended
+        out = [np.concatenate(pair) for pair in zip(out, rec.arrays(), strict=True)]
+    return LifeCourses(*out, spell_ends)
+
+
+@njit(cache=True, error_model="numpy")  # numpy: a division by zero gives inf or nan, as in NumPy
+def _chains(person, entry, day, boost_until, via_programme, e, u, v, job_rate, base_rate, boosted_rate, edu_rate, other_rate,
+            boost, loss_full, loss_part, p_full_time, edu_days, p_job_after_edu, other_days, m6, m12, codes, stop):
+    """Each person's chain of spells, in order, until it ends or needs a spell beyond the pre-drawn ones.
+
+    The arithmetic is :func:`_step`'s, operation for operation, for one person at a time. Returns the
+    records (day; person, event, detail, state), the number of spell ends, and where each person stands:
+    the kind of the spell to come (``GONE`` where the chain has ended), its start day and whether a job
+    would still count for the incentive scheme. A person not gone needs spell ``e.shape[1]`` next.
+    """
+    (job_started, job_lost, milestone, education_started, education_ended, left_social_assistance, returned,
+     detail_full_time, detail_part_time, detail_6_months, detail_12_months, detail_work, detail_assistance, detail_other,
+     state_full_time, state_part_time, state_education, state_assistance, state_other, no_state) = codes
+    width = e.shape[1]
+    kind = entry.copy()
+    t = day.copy()
+    via = via_programme.copy()
+    days = np.empty(4 * person.size + 4)
+    rows = np.empty((days.size, 4), dtype=np.int64)
+    n = 0
     spell_ends = 0
-    with np.errstate(divide="ignore", invalid="ignore"):  # zero rates give inf/nan where they are not used
-        while i.size:
-            i, kind, t, b, via, k, ended = _step(r, c, spells, extra, rec, i, kind, t, b, via, k, stop)
-            spell_ends += ended
-    person_out, day_out, event, detail, state = rec.arrays()
-    return LifeCourses(person_out, day_out, event, detail, state, spell_ends)
+    for j in range(person.size):
+        i = person[j]
+        for k in range(width):
+            if kind[j] == GONE:
+                break
+            if n + 4 > days.size:  # a spell makes at most four records
+                days = np.concatenate((days, np.empty_like(days)))
+                rows = np.concatenate((rows, np.empty_like(rows)))
+            ts = t[j]
+            nxt = GONE
+            if kind[j] == ASSISTANCE:  # ends in a job, education or leaving for other reasons
+                window = max(boost_until[j] - ts, 0.0)
+                boosted = boosted_rate[i]
+                if e[i, k] <= boosted * window:
+                    wait = e[i, k] / boosted if boosted > 0.0 else INF
+                    job = job_rate[i] * boost
+                else:
+                    rest = e[i, k] - boosted * window
+                    wait = window + (rest / base_rate[i] if base_rate[i] > 0.0 else INF)
+                    job = job_rate[i]
+                at = ts + wait
+                if wait != INF and at <= stop:
+                    total = job + edu_rate + other_rate
+                    if u[i, k] < job / total:
+                        nxt = JOB
+                    elif u[i, k] < (job + edu_rate) / total:
+                        nxt = EDUCATION
+                    else:
+                        n = _record(days, rows, n, at, i, left_social_assistance, detail_other, state_other)
+                    spell_ends += 1
+            elif kind[j] == JOB:  # full or part time, until it is lost; the milestones of a programme job
+                full = v[i, k] < p_full_time
+                n = _record(days, rows, n, ts, i, job_started, detail_full_time if full else detail_part_time,
+                            state_full_time if full else state_part_time)
+                loss = loss_full if full else loss_part
+                duration = e[i, k] / loss if loss > 0.0 else INF
+                if via[j] and full and duration >= m6:
+                    n = _record(days, rows, n, ts + m6, i, milestone, detail_6_months, no_state)
+                if via[j] and full and duration >= m12:
+                    n = _record(days, rows, n, ts + m12, i, milestone, detail_12_months, no_state)
+                at = ts + duration
+                if duration != INF and at <= stop:
+                    n = _record(days, rows, n, at, i, job_lost, 0, state_assistance)
+                    nxt = ASSISTANCE
+                    via[j] = False  # a job found later does not count for the scheme
+                    spell_ends += 1
+            elif kind[j] == EDUCATION:  # then a job or back on social assistance
+                n = _record(days, rows, n, ts, i, education_started, 0, state_education)
+                at = ts + edu_days * (0.5 + u[i, k])
+                if at <= stop:
+                    if v[i, k] < p_job_after_edu:
+                        n = _record(days, rows, n, at, i, education_ended, detail_work, no_state)
+                        nxt = JOB
+                    else:
+                        n = _record(days, rows, n, at, i, education_ended, detail_assistance, state_assistance)
+                        nxt = ASSISTANCE
+                    spell_ends += 1
+            else:  # a temporary spell outside social assistance: then back on it
+                at = ts + other_days * (0.5 + u[i, k])
+                if at <= stop:
+                    n = _record(days, rows, n, at, i, returned, 0, state_assistance)
+                    nxt = ASSISTANCE
+                    spell_ends += 1
+            kind[j] = nxt
+            t[j] = at
+    return days[:n], rows[:n], spell_ends, kind, t, via
+
+
+@njit(types.int64(types.float64[::1], types.int64[:, ::1], types.int64, types.float64, types.int64, types.int64, types.int64,
+                  types.int64), cache=True)  # explicit: literal arguments (n = 0, detail 0) would each compile a variant
+def _record(days, rows, n, day, person, event, detail, state):
+    """Writes record ``n`` (the caller has made room); returns the number of records."""
+    days[n] = day
+    rows[n, 0] = person
+    rows[n, 1] = event
+    rows[n, 2] = detail
+    rows[n, 3] = state
+    return n + 1
 
 
 def _step(r: LifeRates, c: Codes, spells: SpellDraws, extra: _Extra, rec: _Records, i: np.ndarray, kind: np.ndarray,
