@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from model.columns import Columns
 from model.economics.ledger import (
@@ -460,7 +461,6 @@ def participant_count_rows(
         cells and NaT months).
     """
     n_months = len(months)
-    kept = np.arange(n_months)[None, :] >= first_month[:, None]  # the person-months (participants × months)
     # Age at mid-month as count_states computes it: from the referral date (the persons table's, to the
     # second, then its day) to the 15th, in days / 365.25.
     origin64 = np.datetime64(scenario.simulation.start_date, "s")
@@ -473,36 +473,74 @@ def participant_count_rows(
     radix = [int(a.max(initial=0)) + 1 for a in attributes]
     codes, household = np.unique(np.ravel_multi_index(attributes, radix), return_inverse=True)
     households = np.stack(np.unravel_index(codes, radix), axis=1)
-    # Person-months by (arm, state, month key, under 25, household) in one bincount, then grouped by the
-    # ledger's counting: the same integer counts, from far fewer rows. The month key is the month itself
-    # in the last 12 months (the extrapolation basis reads them); an earlier month, which only the cells
-    # read (by year and January–April or May–December), is keyed by the first month with person-months
-    # of its period, so the first and the last months stay the rows' own.
+    # Person-months counted straight into the ledger's cells, (arm, year, May–December, state, under 25,
+    # household), and into the extrapolation basis, (arm, state, household) over the last 12 months at
+    # most, in_programme counted as social assistance: dense arrays in key order, so their non-zero
+    # entries are the cells sorted as CellArrays.group sorts them.
+    rep = np.array([replication] if who.size else [], dtype=np.int64)
+    if not who.size:
+        empty = np.empty(0, dtype=np.int64)
+        cells = CellArrays.group(rep, empty, empty, empty, empty, empty, empty, [empty] * 3, np.empty(0))
+        return CountRows(cells, *_money_events(scenario, logs, replication))
     month_no = np.array([(m.year - 1970) * 12 + m.month - 1 for m in months], dtype=np.int64)
-    period_start = month_no // 12 * 12 + np.where(month_no % 12 >= 4, 4, 0)
-    first_no = month_no[first_month.min(initial=n_months - 1)]
-    keys, month_key = np.unique(np.where(month_no > month_no[-1] - 12, month_no, np.maximum(period_start, first_no)), return_inverse=True)
-    n_keys, n_households, n_states = len(keys), len(households), len(STATES)
-    per_arm = ((month_key[None, :] * 2 + (age < 25.0)) * n_households + household[:, None])[kept]
-    code = np.concatenate([(a * n_states + states[arm][kept].astype(np.int64)) * (n_keys * 2 * n_households) + per_arm for a, arm in enumerate(ARMS)])
-    person_months = np.bincount(code, minlength=len(ARMS) * n_states * n_keys * 2 * n_households)
-    group = np.flatnonzero(person_months)
-    rest, h = np.divmod(group, n_households)
-    rest, under_25 = np.divmod(rest, 2)
-    rest, key = np.divmod(rest, n_keys)
-    arm, state = np.divmod(rest, n_states)
-    cells = CellArrays.group(
-        np.array([replication] if who.size else [], dtype=np.int64),
-        np.full(group.size, replication, dtype=np.int64),
-        arm,
-        keys[key],
-        state,
-        under_25,
-        households[h, 0],
-        [households[h, k] for k in (1, 2, 3)],
-        person_months[group].astype(float),
+    year = month_no // 12 + 1970
+    first_no, horizon_no = int(month_no[first_month.min()]), int(month_no[-1])
+    basis_months = min(12, horizon_no - first_no + 1)
+    cell_counts, basis_counts = _count_cells(
+        np.stack([states[arm] for arm in ARMS]), first_month.astype(np.int64), age < 25.0, household.astype(np.int64),
+        len(households), (year - year[0]).astype(np.int64), (month_no % 12 + 1 >= 5).astype(np.int64), int(year[-1] - year[0] + 1),
+        n_months - basis_months, len(STATES), STATE_CODE["in_programme"], STATE_CODE["social_assistance"],
+    )
+    nz = np.flatnonzero(cell_counts)
+    arm, y, may_dec, state, under_25, h = np.unravel_index(nz, cell_counts.shape)
+    bnz = np.flatnonzero(basis_counts)
+    b_arm, b_state, bh = np.unravel_index(bnz, basis_counts.shape)
+    small = households.astype(np.int8)
+    cells = CellArrays(
+        rep,
+        {
+            "replication": np.full(nz.size, replication, dtype=np.int32), "arm": arm.astype(np.int8), "year": (y + year[0]).astype(np.int32),
+            "may_dec": may_dec.astype(np.int8), "state": state.astype(np.int8), "under_25": under_25.astype(np.int8),
+            "married": small[h, 0], "children_0_5": small[h, 1], "children_6_10": small[h, 2], "children_11_17": small[h, 3],
+            "months": cell_counts.ravel()[nz].astype(np.int32),
+        },
+        {
+            "replication": np.full(bnz.size, replication, dtype=np.int32), "arm": b_arm.astype(np.int8), "state": b_state.astype(np.int8),
+            "married": small[bh, 0], "children_0_5": small[bh, 1], "children_6_10": small[bh, 2], "children_11_17": small[bh, 3],
+            "months": basis_counts.ravel()[bnz].astype(np.int32),
+        },
+        first_no,
+        horizon_no,
     )
     return CountRows(cells, *_money_events(scenario, logs, replication))
+
+
+@njit(cache=True)
+def _count_cells(states, first_month, under_25, household, n_households, year, may_dec, n_years, basis_start, n_states,
+                 in_programme, assistance):
+    """Person-months by cell and in the extrapolation basis (see :func:`participant_count_rows`).
+
+    Args:
+        states: per arm, the participants' state codes (arms × participants × months).
+        first_month: per participant, the first month counted (the referral month).
+        under_25: per participant and month, whether under 25 at mid-month.
+        household: per participant, the household number; ``n_households`` of them.
+        year, may_dec: per month, the year (from the first month's, 0 …) and whether May–December.
+        basis_start: the first month of the extrapolation basis.
+        in_programme, assistance: state codes (the basis counts the first as the second).
+    """
+    n_arms, n_persons, n_months = states.shape
+    cells = np.zeros((n_arms, n_years, 2, n_states, 2, n_households), dtype=np.int64)
+    basis = np.zeros((n_arms, n_states, n_households), dtype=np.int64)
+    for a in range(n_arms):
+        for p in range(n_persons):
+            h = household[p]
+            for m in range(first_month[p], n_months):
+                s = states[a, p, m]
+                cells[a, year[m], may_dec[m], s, 1 if under_25[p, m] else 0, h] += 1
+                if m >= basis_start:
+                    basis[a, assistance if s == in_programme else s, h] += 1
+    return cells, basis
 
 
 def _money_events(scenario: Scenario, logs: ReplicationLogs, replication: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str]:
