@@ -256,8 +256,7 @@ def desk_months(scenario: Scenario, desks: pd.DataFrame) -> pd.DataFrame:
         found = (idx >= 0) & (desk[order][np.maximum(idx, 0)] == np.repeat(np.arange(n_desks), mid_secs.size))
         values = desks[cols].to_numpy(dtype=float)[order][np.maximum(idx, 0)]
         steps = np.where(found[:, None], values, 0.0).reshape(n_desks, mid_secs.size, len(cols))
-        for d in range(n_desks):
-            total += steps[d]
+        total += steps.sum(axis=0)  # over the outer axis NumPy adds desk after desk: the loop's sums
     mean = total / len(reps)
     out = pd.DataFrame(mean, columns=cols)
     out.insert(0, "month", pd.DatetimeIndex([np.datetime64(m, "s") for m in months]))
