@@ -174,28 +174,46 @@ class Timeline:
 def _state_matrix(log: EventLog, n: int, mid_days: np.ndarray, before: int, persons: np.ndarray | None = None) -> np.ndarray:
     """State code of every person on every given day (persons × days); ``before`` until the first state.
 
-    ``persons``: only these persons' rows (ids ascending; the same values as their rows of the full matrix).
+    A person's state on a day is that of their last state record at or before it (records of the same
+    day: the last in the log). ``persons``: only these persons' rows (ids ascending; the same values as
+    their rows of the full matrix). ``mid_days`` ascending.
     """
-    has = log.state >= 0
-    person, day, state = log.person[has], log.day[has], log.state[has]
-    # By person, then day, then log order. A person's state records come in time order (each is made when
-    # it happens), so a stable sort by person is that order; checked, else the full sort.
-    order = np.argsort(person, kind="stable")
-    step_person, step_day = np.diff(person[order]), np.diff(day[order])
-    if not np.all((step_person > 0) | ((step_person == 0) & (step_day >= 0))):
-        order = np.lexsort((np.arange(person.size), day, person))
-    person, day, state = person[order], day[order], state[order]
-    span = float(max(mid_days.max(initial=0.0), day.max(initial=0.0)) + 10.0)
-    keys = person * span + day  # ascending
-    who = np.arange(n) if persons is None else np.asarray(persons)
-    query = (who[:, None] * span + mid_days[None, :]).ravel()  # ascending
-    # The last record at or before each query is number (keys <= query) - 1, i.e.
-    # searchsorted(keys, query, "right") - 1; counted by placing the (fewer) keys among the queries.
-    placed = np.bincount(np.searchsorted(query, keys, side="left"), minlength=query.size + 1)
-    idx = (np.cumsum(placed[: query.size]) - 1).reshape(who.size, mid_days.size)
-    # It is the row's person's record if it is not before the person's first record.
-    own = idx >= np.searchsorted(person, who, side="left")[:, None]
-    return np.where(own, state[np.maximum(idx, 0)], before).astype(np.int8)
+    who = np.arange(n, dtype=np.int64) if persons is None else np.asarray(persons, dtype=np.int64)
+    return _states_on(log.person.astype(np.int64), log.day.astype(np.float64), log.state.astype(np.int8), n,
+                      np.asarray(mid_days, dtype=np.float64), np.int8(before), who)
+
+
+@njit(cache=True)
+def _states_on(person, day, state, n, mid_days, before, who):
+    """:func:`_state_matrix`, compiled: each person's state records in time order (a stable counting
+    sort by person keeps the log order, which is time order as the engine writes records when they
+    happen; a person whose records are not is sorted by day, stably), read as a step function."""
+    start = np.zeros(n + 1, dtype=np.int64)
+    for r in range(person.size):
+        if state[r] >= 0:
+            start[person[r] + 1] += 1
+    for p in range(n):
+        start[p + 1] += start[p]
+    at = start[:-1].copy()
+    records = np.empty(start[n], dtype=np.int64)
+    for r in range(person.size):
+        if state[r] >= 0:
+            records[at[person[r]]] = r
+            at[person[r]] += 1
+    out = np.empty((who.size, mid_days.size), dtype=np.int8)
+    for w in range(who.size):
+        mine = records[start[who[w]] : start[who[w] + 1]]
+        for k in range(1, mine.size):
+            if day[mine[k]] < day[mine[k - 1]]:
+                mine = mine[np.argsort(day[mine], kind="mergesort")]
+                break
+        k, current = 0, before
+        for m in range(mid_days.size):
+            while k < mine.size and day[mine[k]] <= mid_days[m]:
+                current = state[mine[k]]
+                k += 1
+            out[w, m] = current
+    return out
 
 
 @dataclass(frozen=True)
@@ -255,14 +273,39 @@ def _persons_table(scenario: Scenario, pop: Population, admitted: np.ndarray, re
 def _month_grid(scenario: Scenario, pop: Population) -> tuple[list[dt.date], np.ndarray, np.ndarray, np.ndarray]:
     """Months of the person-month table: their first days, mid-month days (the 15th), first days as
     datetime64, and each person's referral month index."""
-    origin = scenario.simulation.start_date
-    months = month_starts(origin, scenario.simulation.horizon_date)
-    mid_days = np.array([days_since(origin, m) + 14.0 for m in months])
-    month_index_of_referral = np.searchsorted(
-        np.array([days_since(origin, m) for m in months]), pop.referral_day, side="right"
-    ) - 1
-    month64 = np.array([np.datetime64(m, "s") for m in months])
-    return months, mid_days, month64, month_index_of_referral
+    cal = _calendar(scenario.simulation.start_date, scenario.simulation.horizon_date)
+    month_index_of_referral = np.searchsorted(cal.first_days, pop.referral_day, side="right") - 1
+    return list(cal.months), cal.mid_days, cal.month64, month_index_of_referral
+
+
+@dataclass(frozen=True)
+class _Calendar:
+    """The months from a scenario's start to its horizon, in the forms the tables read (read-only arrays)."""
+
+    months: tuple[dt.date, ...]  # first days
+    first_days: np.ndarray  # days since the start
+    mid_days: np.ndarray  # the 15th, in days since the start
+    month64: np.ndarray  # first days as datetime64[s]
+    mid_dates: np.ndarray  # the 15th as datetime64[D]
+    month_numbers: np.ndarray  # months since 1970-01
+    labels: tuple[str, ...]  # YYYY-MM
+
+
+@functools.lru_cache(maxsize=32)
+def _calendar(origin: dt.date, horizon: dt.date) -> _Calendar:
+    """The calendar of the months from ``origin``'s to ``horizon``'s (built once per scenario dates)."""
+    months = tuple(month_starts(origin, horizon))
+    first_days = np.array([days_since(origin, m) for m in months], dtype=float)
+    arrays = (
+        first_days,
+        np.array([days_since(origin, m) + 14.0 for m in months]),
+        np.array([np.datetime64(m, "s") for m in months]),
+        np.array([np.datetime64(m, "D") for m in months]) + np.timedelta64(14, "D"),
+        np.array([(m.year - 1970) * 12 + m.month - 1 for m in months], dtype=np.int64),
+    )
+    for a in arrays:
+        a.flags.writeable = False
+    return _Calendar(months, *arrays, tuple(m.strftime("%Y-%m") for m in months))
 
 
 def _person_months_table(replication: int, states: dict[str, np.ndarray], first_month: np.ndarray, month64: np.ndarray) -> pd.DataFrame:
@@ -465,7 +508,8 @@ def participant_count_rows(
     # second, then its day) to the 15th, in days / 365.25.
     origin64 = np.datetime64(scenario.simulation.start_date, "s")
     referral_date = (origin64 + np.round(pop.referral_day[who] * 86400).astype("timedelta64[s]")).astype("datetime64[D]")
-    mid_month = np.array([np.datetime64(m, "D") for m in months]) + np.timedelta64(14, "D")
+    cal = _calendar(months[0], months[-1])
+    mid_month = cal.mid_dates
     age = pop.age_years[who][:, None] + (mid_month[None, :] - referral_date[:, None]).astype(np.int64) / 365.25
     # Households (married, children 0-5, 6-10, 11-17), numbered in that lexicographic order.
     children = (pop.children_0_5, pop.children_6_10, pop.children_11_17)
@@ -482,7 +526,7 @@ def participant_count_rows(
         empty = np.empty(0, dtype=np.int64)
         cells = CellArrays.group(rep, empty, empty, empty, empty, empty, empty, [empty] * 3, np.empty(0))
         return CountRows(cells, *_money_events(scenario, logs, replication))
-    month_no = np.array([(m.year - 1970) * 12 + m.month - 1 for m in months], dtype=np.int64)
+    month_no = cal.month_numbers
     year = month_no // 12 + 1970
     first_no, horizon_no = int(month_no[first_month.min()]), int(month_no[-1])
     basis_months = min(12, horizon_no - first_no + 1)
@@ -656,20 +700,8 @@ def staff_months(scenario: Scenario, desks: np.ndarray, months: list[dt.date], m
     caseload = scenario.follow_up.caseload_per_adviser
     names = [p.name for p in scenario.projects]
     n_months = mid_days.size
-    fte_all = np.zeros((len(names), n_months))
-    by_project = desks[np.argsort(desks[:, 1], kind="stable")]  # each project's records in time order
-    bounds = np.searchsorted(by_project[:, 1], np.arange(len(names) + 1), side="left")
-    for pi in range(len(names)):
-        rec = by_project[bounds[pi] : bounds[pi + 1]]
-        if rec.size == 0:
-            fte = np.zeros(n_months)
-            active = np.zeros(n_months)
-        else:
-            idx = np.searchsorted(rec[:, 0], mid_days, side="right") - 1
-            ok = idx >= 0
-            fte = np.where(ok, rec[np.maximum(idx, 0), 6], 0.0)
-            active = np.where(ok, rec[np.maximum(idx, 0), 3], 0.0)
-        fte_all[pi] = np.where(mid_days > end_day, np.minimum(fte, active / caseload), fte)
+    fte_all = _staff_in_post(np.ascontiguousarray(desks, dtype=np.float64), len(names), np.asarray(mid_days, dtype=np.float64),
+                             float(end_day), float(caseload))
     month64 = np.array(months, dtype="datetime64[s]")
     return Columns(
         {
@@ -680,6 +712,22 @@ def staff_months(scenario: Scenario, desks: np.ndarray, months: list[dt.date], m
         },
         {"project": tuple(names)},
     )
+
+
+@njit(cache=True)
+def _staff_in_post(desks, n_projects, mid_days, end_day, caseload):
+    """Per project (rows) and mid-month (columns) the FTE in post (see :func:`staff_months`): each
+    project's desk records (rows of ``ReplicationLogs.desks``, in time order) read as a step function."""
+    out = np.zeros((n_projects, mid_days.size))
+    for p in range(n_projects):
+        rows = np.flatnonzero(desks[:, 1] == p)
+        k, fte, active = 0, 0.0, 0.0
+        for m in range(mid_days.size):
+            while k < rows.size and desks[rows[k], 0] <= mid_days[m]:
+                fte, active = desks[rows[k], 6], desks[rows[k], 3]
+                k += 1
+            out[p, m] = min(fte, active / caseload) if mid_days[m] > end_day else fte
+    return out
 
 
 def _participant_states(scenario: Scenario, matrices: dict, months: list[dt.date], replication: int) -> Columns:
@@ -702,7 +750,7 @@ def _participant_states(scenario: Scenario, matrices: dict, months: list[dt.date
     return Columns(
         {
             "replication": np.full(span * len(matrices), replication, dtype=np.int64),
-            "month": [m.strftime("%Y-%m") for m in months[start:]] * len(matrices),
+            "month": list(_calendar(months[0], months[-1]).labels[start:]) * len(matrices),
             "arm": [arm for arm in matrices for _ in range(span)],
             "in_programme": c["in_programme"],
             "employed": c["employed_full_time"] + c["employed_part_time"],
