@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from model.columns import Columns
 from model.economics import (
     EconomicPolicy,
     LedgerArrays,
@@ -31,7 +32,6 @@ from model.economics import (
     price_counts,
     transfers_net,
 )
-from model.columns import Columns
 from model.economics.ledger import CountRows, str_isin
 from model.economics.sums import group_sums, grouped_columns
 from model.engine import simulate

@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from model.cba import PERSPECTIVES, evaluate_parameters
 from model.engine import E as EVENT
@@ -214,6 +215,34 @@ def size(
     }
 
 
+@njit(cache=True)
+def _desk_steps(desk, secs, values, mid_secs):
+    """Sum over desks (numbered 0 … in order) of each desk's ``values`` as a step function of time read
+    at ``mid_secs`` (0 before its first record; records of a desk come in time order, ties in table
+    order: the last counts), added desk after desk."""
+    n_desks = desk.max() + 1
+    start = np.zeros(n_desks + 1, dtype=np.int64)
+    for r in range(desk.size):
+        start[desk[r] + 1] += 1
+    for d in range(n_desks):
+        start[d + 1] += start[d]
+    at = start[:-1].copy()
+    rows = np.empty(desk.size, dtype=np.int64)
+    for r in range(desk.size):
+        rows[at[desk[r]]] = r
+        at[desk[r]] += 1
+    total = np.zeros((mid_secs.size, values.shape[1]))
+    for d in range(n_desks):
+        k, last = start[d], -1
+        for m in range(mid_secs.size):
+            while k < start[d + 1] and secs[rows[k]] <= mid_secs[m]:
+                last = rows[k]
+                k += 1
+            for c in range(values.shape[1]):
+                total[m, c] += values[last, c] if last >= 0 else 0.0
+    return total
+
+
 def desk_months(scenario: Scenario, desks: pd.DataFrame) -> pd.DataFrame:
     """Places, caseload and the waiting list over time, all projects together (programme arm).
 
@@ -237,26 +266,14 @@ def desk_months(scenario: Scenario, desks: pd.DataFrame) -> pd.DataFrame:
     reps = np.unique(desks["replication"].to_numpy()) if len(desks) else np.array([0])
     total = np.zeros((len(mids), len(cols)))
     if len(desks):
-        # Every (replication, project) desk as a step function read at the mid-months, all at once: one
-        # sorted key per record (desk, time) and per query (desk, mid-month). Desks are added in the order
-        # they first appear, one after another (the same sums as a loop over the groups).
+        # Every (replication, project) desk as a step function read at the mid-months; desks numbered in
+        # the order they first appear and added one after another (the same sums as a loop over the groups).
         project = desks["project"]
         project_code = project.cat.codes.to_numpy(np.int64) if isinstance(project.dtype, pd.CategoricalDtype) else pd.factorize(project)[0]
         pair = desks["replication"].to_numpy(np.int64) * (int(project_code.max()) + 1) + project_code
         desk, _ = pd.factorize(pair)  # numbered in order of first appearance, as the groups of a loop
         secs = desks["time"].to_numpy().astype("datetime64[s]").view(np.int64)
-        mid_secs = mids.astype("datetime64[s]").view(np.int64)
-        lo = min(int(secs.min()), int(mid_secs.min()))
-        span = max(int(secs.max()), int(mid_secs.max())) - lo + 1
-        order = np.lexsort((secs, desk))  # by desk, then time (stable: records of a second in log order)
-        keys = desk[order] * span + (secs[order] - lo)
-        n_desks = int(desk.max()) + 1
-        queries = (np.arange(n_desks)[:, None] * span + (mid_secs - lo)[None, :]).ravel()
-        idx = np.searchsorted(keys, queries, side="right") - 1
-        found = (idx >= 0) & (desk[order][np.maximum(idx, 0)] == np.repeat(np.arange(n_desks), mid_secs.size))
-        values = desks[cols].to_numpy(dtype=float)[order][np.maximum(idx, 0)]
-        steps = np.where(found[:, None], values, 0.0).reshape(n_desks, mid_secs.size, len(cols))
-        total += steps.sum(axis=0)  # over the outer axis NumPy adds desk after desk: the loop's sums
+        total += _desk_steps(desk.astype(np.int64), secs, desks[cols].to_numpy(dtype=float), mids.astype("datetime64[s]").view(np.int64))
     mean = total / len(reps)
     out = pd.DataFrame(mean, columns=cols)
     out.insert(0, "month", pd.DatetimeIndex([np.datetime64(m, "s") for m in months]))
