@@ -725,8 +725,21 @@ def _compact(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 
 def _frame(columns: dict[str, np.ndarray], names: tuple[str, ...]) -> pd.DataFrame:
-    """A table of compact columns in :class:`StateCounts`' types: int64, bool flags, float months."""
-    return pd.DataFrame({c: columns[c].astype(float if c == "months" else bool if c in _FLAGS else np.int64) for c in names})
+    """A table of compact columns in :class:`StateCounts`' types: int64, bool flags, float months.
+
+    The integer columns are written straight into one int64 block (what pandas would otherwise build by
+    converting each column and then stacking them: two copies of a table that can have millions of rows).
+    """
+    ints = [c for c in names if c not in _FLAGS and c != "months"]
+    n = len(columns[names[0]])
+    block = np.empty((len(ints), n), dtype=np.int64)  # pandas keeps a block as (columns, rows)
+    for j, c in enumerate(ints):
+        block[j] = columns[c]
+    frame = pd.DataFrame(block.T, columns=ints, copy=False)
+    for position, c in enumerate(names):
+        if c not in ints:
+            frame.insert(position, c, columns[c].astype(float if c == "months" else bool))
+    return frame
 
 
 @dataclass(frozen=True)
