@@ -28,10 +28,13 @@ def _name_key(name: str) -> int:
     return zlib.crc32(name.encode("utf-8"))
 
 
-# numpy's SeedSequence constants (numpy/random/bit_generator.pyx; Melissa O'Neill's seed_seq hash).
-_INIT_A, _MULT_A = 0x43B0D7E5, 0x931E8875
-_INIT_B, _MULT_B = 0x8B51F9DD, 0x58F38DED
-_MIX_MULT_L, _MIX_MULT_R, _XSHIFT = 0xCA01F9DD, 0x4973F715, 16
+# numpy's SeedSequence constants (numpy/random/bit_generator.pyx; Melissa O'Neill's seed_seq hash). They are
+# uint64 so that Numba keeps the arithmetic unsigned (uint64 with a Python int would give float64); each
+# 32-bit operation is done in uint64 and masked back to 32 bits.
+_U32 = np.uint64(0xFFFFFFFF)
+_INIT_A, _MULT_A = np.uint64(0x43B0D7E5), np.uint64(0x931E8875)
+_INIT_B, _MULT_B = np.uint64(0x8B51F9DD), np.uint64(0x58F38DED)
+_MIX_MULT_L, _MIX_MULT_R, _XSHIFT = np.uint64(0xCA01F9DD), np.uint64(0x4973F715), np.uint64(16)
 _POOL_SIZE = 4
 _BATCH_MIN = 8  # below this many names numpy's own SeedSequence is faster
 
@@ -63,48 +66,81 @@ class _SeededState(ISeedSequence):
         return self.words.copy()
 
 
-def _pcg64_words(seed: int, replication: int, keys: np.ndarray) -> np.ndarray:
-    """``SeedSequence(seed, spawn_key=(replication, key)).generate_state(4, np.uint64)`` for many keys.
+@njit(cache=True)
+def _hashmix(value, hash_const):
+    """SeedSequence's ``hashmix`` of one 32-bit word: the hashed word and the next ``hash_const``."""
+    value ^= hash_const
+    hash_const = (hash_const * _MULT_A) & _U32
+    value = (value * hash_const) & _U32
+    return value ^ (value >> _XSHIFT), hash_const
 
-    The same integer hash as numpy's SeedSequence (pool of four 32-bit words, ``mix_entropy`` then
-    ``generate_state``), vectorised over the keys with wrapping uint32 arithmetic: one pass of NumPy
-    operations instead of one seed sequence per name. Its output is pinned to numpy's by a test.
+
+@njit(cache=True)
+def _mix(x, y):
+    """SeedSequence's ``mix`` of two 32-bit words (the uint64 difference wraps, the mask keeps it mod 2**32)."""
+    result = (_MIX_MULT_L * x - _MIX_MULT_R * y) & _U32
+    return result ^ (result >> _XSHIFT)
+
+
+@njit(types.uint64[:, ::1](types.uint64[::1], types.uint64[::1]), cache=True)
+def _seed_sequence_words(prefix, keys):
+    """``generate_state(4, np.uint64)`` of a SeedSequence whose entropy words are ``prefix`` + ``[key]``.
+
+    Row ``j`` is for ``keys[j]``; all words are 32-bit values held in uint64. ``prefix`` has at least
+    ``_POOL_SIZE`` words, so the pool and ``hash_const`` after mixing it in are the same for every key:
+    they are computed once, and only the key is mixed into a copy per key.
     """
-    k = keys.size
-    run = _uint32_words(int(seed))
-    if len(run) < _POOL_SIZE:  # spawn keys present: pad the run entropy to the pool size (numpy >= 1.19)
-        run = run + [0] * (_POOL_SIZE - len(run))
-    fixed = run + _uint32_words(int(replication))
-    entropy = [np.full(k, w, dtype=np.uint32) for w in fixed] + [keys.astype(np.uint32)]
-    hash_const = [_INIT_A]
-
-    def hashmix(value: np.ndarray) -> np.ndarray:
-        value = value ^ np.uint32(hash_const[0])
-        hash_const[0] = (hash_const[0] * _MULT_A) & 0xFFFFFFFF
-        value = value * np.uint32(hash_const[0])
-        return value ^ (value >> np.uint32(_XSHIFT))
-
-    def mix(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        result = np.uint32(_MIX_MULT_L) * x - np.uint32(_MIX_MULT_R) * y
-        return result ^ (result >> np.uint32(_XSHIFT))
-
-    mixer = [hashmix(entropy[i]) if i < len(entropy) else hashmix(np.zeros(k, dtype=np.uint32)) for i in range(_POOL_SIZE)]
+    # mix_entropy: hash the first words into the pool, mix the pool with itself, then mix in the rest.
+    pool = np.empty(_POOL_SIZE, dtype=np.uint64)
+    hash_const = _INIT_A
+    for i in range(_POOL_SIZE):
+        pool[i], hash_const = _hashmix(prefix[i], hash_const)
     for i_src in range(_POOL_SIZE):
         for i_dst in range(_POOL_SIZE):
             if i_src != i_dst:
-                mixer[i_dst] = mix(mixer[i_dst], hashmix(mixer[i_src]))
-    for i_src in range(_POOL_SIZE, len(entropy)):
+                hashed, hash_const = _hashmix(pool[i_src], hash_const)
+                pool[i_dst] = _mix(pool[i_dst], hashed)
+    for i_src in range(_POOL_SIZE, prefix.size):
         for i_dst in range(_POOL_SIZE):
-            mixer[i_dst] = mix(mixer[i_dst], hashmix(entropy[i_src]))
-    # generate_state(4, uint64): eight 32-bit words cycling over the pool, then pairs as little-endian u64.
-    out = np.empty((k, 8), dtype=np.uint32)
-    hc = _INIT_B
-    for i in range(8):
-        value = mixer[i % _POOL_SIZE] ^ np.uint32(hc)
-        hc = (hc * _MULT_B) & 0xFFFFFFFF
-        value = value * np.uint32(hc)
-        out[:, i] = value ^ (value >> np.uint32(_XSHIFT))
-    return out.astype("<u4").view("<u8").astype(np.uint64)
+            hashed, hash_const = _hashmix(prefix[i_src], hash_const)
+            pool[i_dst] = _mix(pool[i_dst], hashed)
+
+    out = np.empty((keys.size, 4), dtype=np.uint64)
+    key_pool = np.empty(_POOL_SIZE, dtype=np.uint64)
+    for j in range(keys.size):
+        if keys[j] > _U32:  # numpy would split a larger key into several words
+            raise ValueError("keys must be 32-bit")
+        key_hash_const = hash_const
+        for i_dst in range(_POOL_SIZE):
+            hashed, key_hash_const = _hashmix(keys[j], key_hash_const)
+            key_pool[i_dst] = _mix(pool[i_dst], hashed)
+        # generate_state: eight 32-bit words cycling over the pool, paired little-endian into four uint64.
+        state_const = _INIT_B
+        for i in range(8):
+            value = key_pool[i % _POOL_SIZE] ^ state_const
+            state_const = (state_const * _MULT_B) & _U32
+            value = (value * state_const) & _U32
+            value ^= value >> _XSHIFT
+            if i % 2 == 0:
+                out[j, i // 2] = value
+            else:
+                out[j, i // 2] |= value << np.uint64(32)
+    return out
+
+
+def _pcg64_words(seed: int, replication: int, keys: np.ndarray) -> np.ndarray:
+    """``SeedSequence(seed, spawn_key=(replication, key)).generate_state(4, np.uint64)`` for many 32-bit keys.
+
+    Builds numpy's entropy words (the seed's 32-bit words padded to the pool size, as numpy >= 1.19 does
+    when there is a spawn key, then the replication's words) in Python, since the seed may exceed 2**64,
+    and hashes them with each key in :func:`_seed_sequence_words`. One compiled call replaces one
+    SeedSequence per name (or ~100 small NumPy operations when vectorised). Its output is pinned to
+    numpy's by tests.
+    """
+    run = _uint32_words(int(seed))
+    run += [0] * (_POOL_SIZE - len(run))
+    prefix = np.array(run + _uint32_words(int(replication)), dtype=np.uint64)
+    return _seed_sequence_words(prefix, np.ascontiguousarray(keys, dtype=np.uint64))
 
 
 # numpy's PCG64 (PCG XSL RR 128/64; numpy/random/src/pcg64/pcg64.h), 128-bit values as (high, low) uint64.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model.rng import Streams
+from model.rng import Streams, _pcg64_words
 
 
 def _random_requests(rng: np.random.Generator, n: int) -> list[tuple[str, int | tuple[int, ...]]]:
@@ -54,3 +54,26 @@ def test_bulk_uniforms_reject_negative_sizes_like_uniform():
         Streams(1, 0).uniform("x", -1)
     with pytest.raises(ValueError):
         Streams(1, 0).uniforms([("x", -1)])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2**32 - 1, 2**32, 2**64 + 5, 2**70 + 3, "random"])
+@pytest.mark.parametrize("replication", [0, 7, 2**32 + 1])
+def test_pcg64_words_equal_numpy_seed_sequence(seed, replication):
+    rng = np.random.default_rng([replication, 0 if seed == "random" else seed % 2**64 + 1])
+    if seed == "random":
+        seeds = [int(s) for s in rng.integers(0, 2**63, 3)] + [2**100 + int(rng.integers(2**40))]
+    else:
+        seeds = [seed]
+    keys = np.concatenate([[0, 1, 2**32 - 1], rng.integers(0, 2**32, 60)]).astype(np.uint64)
+    for s in seeds:
+        words = _pcg64_words(s, replication, keys)
+        assert words.dtype == np.uint64 and words.shape == (keys.size, 4)
+        for key, row in zip(keys, words, strict=True):
+            ref = np.random.SeedSequence(entropy=s, spawn_key=(replication, int(key))).generate_state(4, np.uint64)
+            assert np.array_equal(row, ref), (s, replication, int(key))
+
+
+def test_pcg64_words_edge_sizes():
+    assert _pcg64_words(3, 1, np.array([], dtype=np.uint64)).shape == (0, 4)
+    with pytest.raises(ValueError):  # numpy would hash a 33-bit key as two words
+        _pcg64_words(3, 1, np.array([5, 2**32], dtype=np.uint64))
