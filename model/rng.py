@@ -15,6 +15,7 @@ The global NumPy RNG is never used.
 
 from __future__ import annotations
 
+import functools
 import math
 import zlib
 from collections.abc import Iterable, Sequence
@@ -24,7 +25,9 @@ from numba import njit, types
 from numpy.random.bit_generator import ISeedSequence
 
 
+@functools.lru_cache(maxsize=65536)
 def _name_key(name: str) -> int:
+    """The stream's spawn key: the CRC-32 of its name (names repeat in every replication: cached)."""
     return zlib.crc32(name.encode("utf-8"))
 
 
