@@ -269,15 +269,9 @@ def run_projects(
                 i = persons[b0 + arg]
                 log, n_log = _row5(log, n_log, i, now, codes[C_REFERRED], 0, codes[C_S_ASSESSMENT])
                 if competing[i] < assess[i]:
-                    at = now + competing[i]
-                    if at <= stop:
-                        heap, n_heap = _push(heap, n_heap, at, _NORMAL, eid, _COMPETING, i)
-                        eid += 1
+                    heap, n_heap, eid = _after(heap, n_heap, eid, now, competing[i], stop, _COMPETING, i)
                 else:
-                    at = now + assess[i]
-                    if at <= stop:
-                        heap, n_heap = _push(heap, n_heap, at, _NORMAL, eid, _ASSESSED, i)
-                        eid += 1
+                    heap, n_heap, eid = _after(heap, n_heap, eid, now, assess[i], stop, _ASSESSED, i)
             elif kind == _PROCESS_END:
                 pass
             else:
@@ -314,60 +308,28 @@ def run_projects(
                         p_filled[pos] = True
                         plist[n_pos] = pos
                         n_pos += 1
-                        # hold(): a holder's tenure
-                        if used < exps.shape[1]:
-                            e = exps[p, used]
-                            used += 1
-                        else:
-                            e = INF
-                            exhausted = True
-                        tenure = e / rate if rate > 0 else INF
-                        if tenure != INF:
-                            at = now + tenure
-                            if at <= stop:
-                                heap, n_heap = _push(heap, n_heap, at, _NORMAL, eid, _VACATE, pos)
-                                eid += 1
+                        e, used, exhausted = _draw(exps, p, used, exhausted)  # hold(): a holder's tenure
+                        heap, n_heap, eid = _after(heap, n_heap, eid, now, e / rate if rate > 0 else INF, stop, _VACATE, pos)
                     for q in range(n_pos):
                         p_fte[plist[q]] = fte / n_target if n_target else 0.0
-                    filled_fte, places = _fte(plist, n_pos, p_filled, p_fte, caseload)
+                    filled_fte, places = _fte(plist, n_pos, p_filled, p_fte, caseload)  # refresh_fte()
                     desk, n_desk = _desk_row(desk, n_desk, now, p, codes[C_K_CAPACITY], active, places, waiting, filled_fte)
-                    heap, n_heap, eid, log, n_log, desk, n_desk, q_head, active, waiting, group_places = _admit(
-                        heap, n_heap, eid, log, n_log, desk, n_desk, queue, q_head, q_tail, active, waiting, places,
+                    heap, n_heap, eid, desk, n_desk, q_head, active, waiting, group_places = _admit(
+                        heap, n_heap, eid, desk, n_desk, queue, q_head, q_tail, active, waiting, places,
                         groups, group_places, place, now, p, codes, filled_fte)
                     action, a_arg = 2, a_arg + 1
-                elif action == 2:  # the staff schedule, from change a_arg
-                    if a_arg < s1:
-                        delay = staff_day[a_arg] - now
-                        if delay > 0:
-                            heap, n_heap = _push(heap, n_heap, now + delay, _NORMAL, eid, _STAFF, a_arg)
-                            eid += 1
-                            action = 0
-                        else:
-                            action = 1
-                    else:
-                        heap, n_heap = _push(heap, n_heap, now, _NORMAL, eid, _PROCESS_END, 0)
-                        eid += 1
-                        action = 0
                 elif action == 3:  # a group date: its places open, then close
                     group_places = group_size[a_arg]
-                    heap, n_heap, eid, log, n_log, desk, n_desk, q_head, active, waiting, group_places = _admit(
-                        heap, n_heap, eid, log, n_log, desk, n_desk, queue, q_head, q_tail, active, waiting, places,
+                    heap, n_heap, eid, desk, n_desk, q_head, active, waiting, group_places = _admit(
+                        heap, n_heap, eid, desk, n_desk, queue, q_head, q_tail, active, waiting, places,
                         groups, group_places, place, now, p, codes, filled_fte)
                     group_places = 0
                     action, a_arg = 4, a_arg + 1
-                else:  # action == 4: the group gates, from group a_arg
-                    if a_arg < g1:
-                        delay = group_day[a_arg] - now
-                        if delay > 0:
-                            heap, n_heap = _push(heap, n_heap, now + delay, _NORMAL, eid, _GROUP, a_arg)
-                            eid += 1
-                            action = 0
-                        else:
-                            action = 3
-                    else:
-                        heap, n_heap = _push(heap, n_heap, now, _NORMAL, eid, _PROCESS_END, 0)
-                        eid += 1
-                        action = 0
+                else:  # 2: the staff schedule from change a_arg; 4: the group gates from group a_arg
+                    staff = action == 2
+                    heap, n_heap, eid, due = _next_date(heap, n_heap, eid, now, staff_day if staff else group_day, a_arg,
+                                                        s1 if staff else g1, _STAFF if staff else _GROUP)
+                    action = (1 if staff else 3) if due else 0
 
             if person < 0:
                 continue
@@ -384,8 +346,8 @@ def run_projects(
                     queue[q_tail] = i
                     q_tail += 1
                     waiting += 1
-                    heap, n_heap, eid, log, n_log, desk, n_desk, q_head, active, waiting, group_places = _admit(
-                        heap, n_heap, eid, log, n_log, desk, n_desk, queue, q_head, q_tail, active, waiting, places,
+                    heap, n_heap, eid, desk, n_desk, q_head, active, waiting, group_places = _admit(
+                        heap, n_heap, eid, desk, n_desk, queue, q_head, q_tail, active, waiting, places,
                         groups, group_places, place, now, p, codes, filled_fte)
                     if place[i] == _GRANTED:
                         participate = True
@@ -394,10 +356,7 @@ def run_projects(
                         competing_left = competing[i] - assess[i]
                         patience = min(competing_left, give_up[i])
                         if patience < INF:
-                            at = now + patience
-                            if at <= stop:
-                                heap, n_heap = _push(heap, n_heap, at, _NORMAL, eid, _PATIENCE, i)
-                                eid += 1
+                            heap, n_heap, eid = _after(heap, n_heap, eid, now, patience, stop, _PATIENCE, i)
                         waits[i] = True
                         competing_first[i] = competing_left <= give_up[i]
             elif kind == _PATIENCE:
@@ -420,8 +379,8 @@ def run_projects(
                     position_of[i] = -1
                 active -= 1
                 desk, n_desk = _desk_row(desk, n_desk, now, p, codes[C_K_LEFT], active, places, waiting, filled_fte)
-                heap, n_heap, eid, log, n_log, desk, n_desk, q_head, active, waiting, group_places = _admit(
-                    heap, n_heap, eid, log, n_log, desk, n_desk, queue, q_head, q_tail, active, waiting, places,
+                heap, n_heap, eid, desk, n_desk, q_head, active, waiting, group_places = _admit(
+                    heap, n_heap, eid, desk, n_desk, queue, q_head, q_tail, active, waiting, places,
                     groups, group_places, place, now, p, codes, filled_fte)
                 boost_until = now + boost_days
                 entry, via = GONE, False
@@ -454,23 +413,15 @@ def run_projects(
                 pos = i
                 if not p_removed[pos]:
                     p_filled[pos] = False
-                    filled_fte, places = _fte(plist, n_pos, p_filled, p_fte, caseload)
+                    filled_fte, places = _fte(plist, n_pos, p_filled, p_fte, caseload)  # refresh_fte()
                     desk, n_desk = _desk_row(desk, n_desk, now, p, codes[C_K_CAPACITY], active, places, waiting, filled_fte)
-                    heap, n_heap, eid, log, n_log, desk, n_desk, q_head, active, waiting, group_places = _admit(
-                        heap, n_heap, eid, log, n_log, desk, n_desk, queue, q_head, q_tail, active, waiting, places,
+                    heap, n_heap, eid, desk, n_desk, q_head, active, waiting, group_places = _admit(
+                        heap, n_heap, eid, desk, n_desk, queue, q_head, q_tail, active, waiting, places,
                         groups, group_places, place, now, p, codes, filled_fte)
                     log, n_log = _reassign(log, n_log, pos, plist, n_pos, p_filled, p_count, position_of,
                                            persons, b0, b1, now, codes)
-                    if used < exps.shape[1]:
-                        e = exps[p, used]
-                        used += 1
-                    else:
-                        e = INF
-                        exhausted = True
-                    at = now + e * vacancy
-                    if at <= stop:
-                        heap, n_heap = _push(heap, n_heap, at, _NORMAL, eid, _FILL, pos)
-                        eid += 1
+                    e, used, exhausted = _draw(exps, p, used, exhausted)
+                    heap, n_heap, eid = _after(heap, n_heap, eid, now, e * vacancy, stop, _FILL, pos)
             elif kind == _FILL:
                 pos = i
                 if not p_removed[pos]:
@@ -478,23 +429,13 @@ def run_projects(
                     for k in range(b0, b1):  # participants who waited for a new holder meet them now
                         if position_of[persons[k]] == pos:
                             log, n_log = _row5(log, n_log, persons[k], now, codes[C_CONTACT_CHANGED], 0, no_state)
-                    filled_fte, places = _fte(plist, n_pos, p_filled, p_fte, caseload)
+                    filled_fte, places = _fte(plist, n_pos, p_filled, p_fte, caseload)  # refresh_fte()
                     desk, n_desk = _desk_row(desk, n_desk, now, p, codes[C_K_CAPACITY], active, places, waiting, filled_fte)
-                    heap, n_heap, eid, log, n_log, desk, n_desk, q_head, active, waiting, group_places = _admit(
-                        heap, n_heap, eid, log, n_log, desk, n_desk, queue, q_head, q_tail, active, waiting, places,
+                    heap, n_heap, eid, desk, n_desk, q_head, active, waiting, group_places = _admit(
+                        heap, n_heap, eid, desk, n_desk, queue, q_head, q_tail, active, waiting, places,
                         groups, group_places, place, now, p, codes, filled_fte)
-                    if used < exps.shape[1]:
-                        e = exps[p, used]
-                        used += 1
-                    else:
-                        e = INF
-                        exhausted = True
-                    tenure = e / rate if rate > 0 else INF
-                    if tenure != INF:
-                        at = now + tenure
-                        if at <= stop:
-                            heap, n_heap = _push(heap, n_heap, at, _NORMAL, eid, _VACATE, pos)
-                            eid += 1
+                    e, used, exhausted = _draw(exps, p, used, exhausted)  # hold()
+                    heap, n_heap, eid = _after(heap, n_heap, eid, now, e / rate if rate > 0 else INF, stop, _VACATE, pos)
 
             if reject >= 0:
                 entry = detail_entry[reject]
@@ -525,14 +466,45 @@ def run_projects(
                 for at in stage_at:
                     if at < stay:
                         log, n_log = _row5(log, n_log, i, now + at, codes[C_STAGE_ENDED], 0, no_state)
-                at = now + stay
-                if at <= stop:
-                    heap, n_heap = _push(heap, n_heap, at, _NORMAL, eid, _LEFT, i)
-                    eid += 1
+                heap, n_heap, eid = _after(heap, n_heap, eid, now, stay, stop, _LEFT, i)
         events[p] = count
         if exhausted:
             return log[:n_log], desk[:n_desk], hand[:n_hand], events, True
     return log[:n_log], desk[:n_desk], hand[:n_hand], events, False
+
+
+@njit(types.Tuple((_ROWS, _I, _I))(_ROWS, _I, _I, _F, _F, _F, _F, _F), cache=True)
+def _after(heap, n_heap, eid, now, delay, stop, kind, arg):
+    """The engine's lean timer: an event ``delay`` from now, unless it falls after ``stop`` (then it is
+    not scheduled and takes no sequence number, as the SimPy run does)."""
+    at = now + delay
+    if at <= stop:
+        heap, n_heap = _push(heap, n_heap, at, _NORMAL, eid, kind, arg)
+        eid += 1
+    return heap, n_heap, eid
+
+
+@njit(types.Tuple((_ROWS, _I, _I, _B))(_ROWS, _I, _I, _F, types.float64[::1], _I, _I, _F), cache=True)
+def _next_date(heap, n_heap, eid, now, days, k, end, kind):
+    """A schedule process (staff changes, group dates) at its step ``k`` of ``end``: whether that step is
+    due now; else it waits for it (a timeout of ``kind``), or the process ends (its end event)."""
+    if k < end:
+        delay = days[k] - now
+        if delay <= 0:
+            return heap, n_heap, eid, True
+        heap, n_heap = _push(heap, n_heap, now + delay, _NORMAL, eid, kind, k)
+    else:
+        heap, n_heap = _push(heap, n_heap, now, _NORMAL, eid, _PROCESS_END, 0)
+    return heap, n_heap, eid + 1, False
+
+
+@njit(types.Tuple((_F, _I, _B))(types.float64[:, ::1], _I, _I, _B), cache=True)
+def _draw(exps, p, used, exhausted):
+    """Desk ``p``'s next Exp(1) draw, how many are used, and whether they ran out (then inf: nothing
+    more is scheduled, and the caller runs again with more draws)."""
+    if used < exps.shape[1]:
+        return exps[p, used], used + 1, exhausted
+    return INF, used, True
 
 
 @njit(types.Tuple((_F, _I))(_IS, _I, types.boolean[::1], types.float64[::1], _F), cache=True)
@@ -559,9 +531,9 @@ def _desk_row(desk, n, now, p, kind, active, places, waiting, filled_fte):
     return desk, n + 1
 
 
-@njit(types.Tuple((_ROWS, _I, _I, _ROWS, _I, _ROWS, _I, _I, _I, _I, _I))(
-    _ROWS, _I, _I, _ROWS, _I, _ROWS, _I, _IS, _I, _I, _I, _I, _I, _B, _I, types.int8[::1], _F, _I, _IS, _F), cache=True)
-def _admit(heap, n_heap, eid, log, n_log, desk, n_desk, queue, q_head, q_tail, active, waiting, places,
+@njit(types.Tuple((_ROWS, _I, _I, _ROWS, _I, _I, _I, _I, _I))(
+    _ROWS, _I, _I, _ROWS, _I, _IS, _I, _I, _I, _I, _I, _B, _I, types.int8[::1], _F, _I, _IS, _F), cache=True)
+def _admit(heap, n_heap, eid, desk, n_desk, queue, q_head, q_tail, active, waiting, places,
            groups, group_places, place, now, p, codes, filled_fte):
     """Admit from the head of the waiting list while there are places (and, at group projects, group
     places); persons who gave up are skipped."""
@@ -580,7 +552,7 @@ def _admit(heap, n_heap, eid, log, n_log, desk, n_desk, queue, q_head, q_tail, a
         heap, n_heap = _push(heap, n_heap, now, _NORMAL, eid, _PLACE, i)
         eid += 1
         desk, n_desk = _desk_row(desk, n_desk, now, p, codes[C_K_ADMITTED], active, places, waiting, filled_fte)
-    return heap, n_heap, eid, log, n_log, desk, n_desk, q_head, active, waiting, group_places
+    return heap, n_heap, eid, desk, n_desk, q_head, active, waiting, group_places
 
 
 @njit(types.Tuple((_ROWS, _I))(_ROWS, _I, _I, _IS, _I, types.boolean[::1], _IS, _IS, _IS, _I, _I, _F, _IS), cache=True)

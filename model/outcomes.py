@@ -216,8 +216,28 @@ def _states_on(person, day, state, n, mid_days, before, who):
     return out
 
 
+class _EconomicTables:
+    """What the economics reads, kept compact (``count_rows``, ``columns``) and made tables on first use."""
+
+    count_rows: CountRows
+    columns: dict[str, Columns]
+
+    @functools.cached_property
+    def counts(self) -> StateCounts:
+        """The counts the ledger prices (``count_rows`` grouped)."""
+        return self.count_rows.counts()
+
+    @functools.cached_property
+    def employment(self) -> pd.DataFrame:
+        return self.columns["employment"].frame()
+
+    @functools.cached_property
+    def staff_months(self) -> pd.DataFrame:
+        return self.columns["staff_months"].frame()
+
+
 @dataclass(frozen=True)
-class ReplicationOutcome:
+class ReplicationOutcome(_EconomicTables):
     """Tidy outcomes of one replication."""
 
     replication: int
@@ -234,25 +254,12 @@ class ReplicationOutcome:
     sim_events: int
 
     @functools.cached_property
-    def counts(self) -> StateCounts:
-        """The counts the ledger prices (``count_rows`` grouped)."""
-        return self.count_rows.counts()
-
-    @functools.cached_property
     def participant_states(self) -> pd.DataFrame:
         return self.columns["participant_states"].frame()
 
     @functools.cached_property
     def desks(self) -> pd.DataFrame:
         return self.columns["desks"].frame()
-
-    @functools.cached_property
-    def staff_months(self) -> pd.DataFrame:
-        return self.columns["staff_months"].frame()
-
-    @functools.cached_property
-    def employment(self) -> pd.DataFrame:
-        return self.columns["employment"].frame()
 
 
 def _persons_table(scenario: Scenario, pop: Population, admitted: np.ndarray, replication: int) -> pd.DataFrame:
@@ -423,24 +430,11 @@ def _events_table(arm_logs: tuple[EventLog, EventLog], origin64: np.datetime64, 
 
 
 @dataclass(frozen=True)
-class EconomicCounts:
+class EconomicCounts(_EconomicTables):
     """What the economics reads of one replication, aggregated (see :func:`economic_counts`)."""
 
     count_rows: CountRows  # the participants' person-months by household cell, and the money events
     columns: dict[str, Columns]  # employment (per arm, see participant_employment()) and staff_months
-
-    @functools.cached_property
-    def counts(self) -> StateCounts:
-        """The counts the ledger prices (``count_rows`` grouped)."""
-        return self.count_rows.counts()
-
-    @functools.cached_property
-    def employment(self) -> pd.DataFrame:
-        return self.columns["employment"].frame()
-
-    @functools.cached_property
-    def staff_months(self) -> pd.DataFrame:
-        return self.columns["staff_months"].frame()
 
 
 def economic_counts(scenario: Scenario, pop: Population, logs: ReplicationLogs, replication: int) -> EconomicCounts:
