@@ -203,10 +203,12 @@ def _states_on(person, day, state, n, mid_days, before, who):
     out = np.empty((who.size, mid_days.size), dtype=np.int8)
     for w in range(who.size):
         mine = records[start[who[w]] : start[who[w] + 1]]
-        for k in range(1, mine.size):
-            if day[mine[k]] < day[mine[k - 1]]:
-                mine = mine[np.argsort(day[mine], kind="mergesort")]
-                break
+        for k in range(1, mine.size):  # stable insertion sort by day (a no-op on records in time order)
+            r, j = mine[k], k - 1
+            while j >= 0 and day[mine[j]] > day[r]:
+                mine[j + 1] = mine[j]
+                j -= 1
+            mine[j + 1] = r
         k, current = 0, before
         for m in range(mid_days.size):
             while k < mine.size and day[mine[k]] <= mid_days[m]:
@@ -710,17 +712,19 @@ def staff_months(scenario: Scenario, desks: np.ndarray, months: list[dt.date], m
 
 @njit(cache=True)
 def _staff_in_post(desks, n_projects, mid_days, end_day, caseload):
-    """Per project (rows) and mid-month (columns) the FTE in post (see :func:`staff_months`): each
-    project's desk records (rows of ``ReplicationLogs.desks``, in time order) read as a step function."""
+    """Per project (rows) and mid-month (columns) the FTE in post (see :func:`staff_months`): the desk
+    records (rows of ``ReplicationLogs.desks``, in time order) read as each project's step function."""
     out = np.zeros((n_projects, mid_days.size))
-    for p in range(n_projects):
-        rows = np.flatnonzero(desks[:, 1] == p)
-        k, fte, active = 0, 0.0, 0.0
-        for m in range(mid_days.size):
-            while k < rows.size and desks[rows[k], 0] <= mid_days[m]:
-                fte, active = desks[rows[k], 6], desks[rows[k], 3]
-                k += 1
-            out[p, m] = min(fte, active / caseload) if mid_days[m] > end_day else fte
+    fte = np.zeros(n_projects)
+    active = np.zeros(n_projects)
+    k = 0
+    for m in range(mid_days.size):
+        while k < desks.shape[0] and desks[k, 0] <= mid_days[m]:
+            p = int(desks[k, 1])
+            fte[p], active[p] = desks[k, 6], desks[k, 3]
+            k += 1
+        for p in range(n_projects):
+            out[p, m] = min(fte[p], active[p] / caseload) if mid_days[m] > end_day else fte[p]
     return out
 
 
