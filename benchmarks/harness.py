@@ -385,7 +385,7 @@ def print_table(res: dict, file=sys.stdout) -> None:
         t.add_row(f"persons/s at {int(res['persons_actual'][k]):,} referred", f"{v:,.0f}{extra}", "")
     t.add_row("cost per person, 100k vs 1k", f"{res['cost_per_person_ratio_100k_vs_1k']:.2f}x",
               f"<= 1.5x: {ok[g['cost_per_person_100k_at_most_1_5x_1k']]}")
-    t.add_row("speed-up, 2 workers vs 1", f"{res['parallel_speedup_2_workers']:.2f}x",
+    t.add_row(f"speed-up, 2 workers vs 1 (PSA of {res['speedup_draws']:,} draws)", f"{res['parallel_speedup_2_workers']:.2f}x",
               f">= 1.7x: {ok[g['speedup_2_workers_at_least_1_7']]}; identical results: {res['serial_equals_parallel']}")
     ext = f" (extrapolated from {res['psa_draws_timed']})" if res["psa_extrapolated"] else ""
     t.add_row("PSA, 1 000 draws, 2 workers", f"{res['psa_1000_draws_seconds']:.0f} s{ext}", f"about 60 s: {ok[g['psa_1000_draws_about_a_minute']]}")
