@@ -142,8 +142,9 @@ def run_projects(
     caseload, length_days, boost_days, stage_at, stop,
     competing_detail, not_admitted_detail, detail_entry, exit_kind, exit_detail, exit_entry, codes,
 ):
-    """Run every project's desk and persons, each project in its own event queue (as the engine's
-    per-project SimPy environments), in project order.
+    """Run every project's desk and persons, each project in its own event queue (projects share no
+    person, place or adviser; within a project the events keep the order one SimPy environment for all
+    would give them), in project order.
 
     Args:
         persons: person ids by project (``bounds[p]:bounds[p + 1]`` are project ``p``'s, ascending).

@@ -1117,10 +1117,11 @@ def simulate(
         counterfactual: also run the counterfactual arm (calibration needs only the programme arm).
         plan: the persons' plans; by default computed from the hazards and the pre-drawn numbers.
         reference: run every event in SimPy, the life courses included (the reference engine). By
-            default SimPy runs what the persons share (referral to the end of the programme: places,
-            waiting list, advisers) and :func:`model.lifecourse.run_life_courses` runs the life courses,
-            which nobody shares, for all persons at once: each person's records are the same, record for
-            record, and so is the event count (``tests/test_fast_path.py``).
+            default the fast path runs: what the persons share (referral to the end of the programme:
+            places, waiting list, advisers) in :mod:`model.desk_kernel`, the same event loop compiled,
+            and the life courses, which nobody shares, in :func:`model.lifecourse.run_life_courses`:
+            each person's records are the same, record for record, and so are the desk records and
+            the event count (``tests/test_fast_path.py``).
 
     Returns:
         The two arms' event logs (an empty counterfactual log if it was not run).
