@@ -35,7 +35,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from calibration.statistics import replication_statistics
-from calibration.targets import Target, TargetSet
+from calibration.targets import Target, TargetSet, observation_sd  # noqa: F401  (re-exported until the new fit lands)
 from model.parameters import ParameterSet
 from model.scenario import Scenario
 
@@ -151,21 +151,6 @@ class Settings:
     def quick(cls) -> Settings:
         """For tests and smoke runs: minutes, not tens of minutes."""
         return cls(replications=8, proportional_iterations=3, max_jacobians=1, draws=200, report_replications=20)
-
-
-def observation_sd(target: Target, targets: TargetSet) -> float:
-    """σ of a target under its observation model."""
-    y = target.value
-    if target.observation == "share":
-        n = targets.denominator_value(target) or 1.0
-        p = min(max(y, 0.5 / n), 1 - 0.5 / n)
-        return math.sqrt(p * (1 - p) / n)
-    if target.observation == "multinomial":
-        group = [t for t in targets.targets if t.group == target.group]
-        total = sum(t.value for t in group)
-        p = min(max(y / total, 0.5 / total), 1 - 0.5 / total)
-        return math.sqrt(total * p * (1 - p))
-    return math.sqrt(max(y, 1.0))
 
 
 def prior_sd_log(params: ParameterSet, name: str) -> float:
