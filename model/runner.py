@@ -71,6 +71,7 @@ class RunResult:
     outcomes: list[ReplicationOutcome]
     seconds: float = 0.0
     timings: dict = field(default_factory=dict)
+    draws: int = 0  # parameter draws behind the outcomes (0: all at the point parameters)
 
     @property
     def replications(self) -> int:
@@ -126,6 +127,62 @@ def run_scenario(
     chunks = split(reps, -(-len(reps) // size))
     outcomes = map_chunks(_run_chunk, (scenario, params, seed, tables), chunks, executor, progress)
     return RunResult(scenario, params, seed, outcomes, time.perf_counter() - started)
+
+
+def _run_draw_chunk(scenario: Scenario, params: ParameterSet, seed: int, replications: int, tables: bool,
+                    values: list[dict[str, float]], indices: list[int]) -> list[list[ReplicationOutcome]]:
+    out = []
+    for k in indices:
+        p = params.with_values(values[k])
+        out.append([run_replication(scenario, p, seed, r, tables=tables) for r in range(replications)])
+    return out
+
+
+def run_predictive(
+    scenario: Scenario,
+    draws: int,
+    replications: int,
+    seed: int,
+    params: ParameterSet | None = None,
+    progress: Callable[[int], None] | None = None,
+    *,
+    tables: bool = False,
+    executor: cf.Executor | None = None,
+) -> RunResult:
+    """A posterior-predictive run: ``draws`` parameter draws, ``replications`` replications of each.
+
+    The draws are the PSA's (:func:`model.uncertainty.sample_parameters`: the calibrated parameters jointly
+    from the fit's posterior draws, every other graded parameter from its prior); every draw runs the
+    replications 0..R-1 with the same seeds (common random numbers). The outcomes, draw-major, hold
+    parameter uncertainty and simulation noise together, so the summary's intervals are predictive.
+
+    Args:
+        progress: called with the number of draws done.
+    """
+    from model.uncertainty import calibration_draws, sample_parameters
+
+    params = params or scenario_parameters(scenario)
+    started = time.perf_counter()
+    table = sample_parameters(params, draws, seed, calibration_draws(scenario))
+    values = [{k: float(v) for k, v in row.items()} for row in table.to_dict(orient="records")]
+    size = 1 if executor is None else max(1, -(-REPLICATIONS_PER_TASK // replications))
+    chunks = split(list(range(draws)), -(-draws // size))
+    per_draw = map_chunks(_run_draw_chunk, (scenario, params, seed, replications, tables, values), chunks, executor, progress)
+    outcomes = [o for group in per_draw for o in group]
+    return RunResult(scenario, params, seed, outcomes, time.perf_counter() - started, draws=draws)
+
+
+def run_summary(result: RunResult) -> dict:
+    """:func:`summarize` with the kind of its intervals: ``"interval": "predictive"`` (and ``"draws"``)
+    for a run over parameter draws, ``"monte_carlo"`` (replications at the point parameters) otherwise."""
+    summary = summarize(result)
+    if result.draws:
+        summary["interval"] = "predictive"
+        summary["draws"] = result.draws
+        summary["replications_per_draw"] = result.replications // result.draws
+    else:
+        summary["interval"] = "monte_carlo"
+    return summary
 
 
 def _stats(values: Sequence[float]) -> dict[str, float]:
