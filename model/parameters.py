@@ -108,8 +108,13 @@ def _check_entry(file: str, name: str, entry: Mapping) -> Parameter:
         if req not in entry:
             raise InputError(file, f"{name}.{req}", None, "every parameter needs value, source and basis")
     value = entry["value"]
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InputError(file, f"{name}.value", value, "a number")
+    for field in ("value", "low", "high"):
+        x = entry.get(field, 0.0)
+        if isinstance(x, bool) or not isinstance(x, int | float):
+            raise InputError(file, f"{name}.{field}", x, "a number")
+        if not math.isfinite(x):
+            raise InputError(file, f"{name}.{field}", x, "a finite number (not nan or inf)")
+    value = entry["value"]
     if entry["source"] not in SOURCES:
         raise InputError(file, f"{name}.source", entry["source"], f"one of {list(SOURCES)}")
     dist = entry.get("distribution", "fixed")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -234,6 +235,8 @@ def _num(lo: float | None = None, hi: float | None = None, *, lo_open: bool = Fa
     def parse(ctx: _Ctx, key: str, v: Any) -> float:
         if isinstance(v, bool) or not isinstance(v, int | float):
             raise ctx.fail(key, v, "a number" + _range_text(lo, hi, lo_open))
+        if not math.isfinite(v):
+            raise ctx.fail(key, v, "a finite number (not nan or inf)" + _range_text(lo, hi, lo_open))
         if (lo is not None and (v < lo or (lo_open and v == lo))) or (hi is not None and v > hi):
             raise ctx.fail(key, v, "a number" + _range_text(lo, hi, lo_open))
         return float(v)
