@@ -317,6 +317,66 @@ def calibrate(
     console.print(f"[green]wrote[/green] {out} in {time.perf_counter() - t0:.0f} s")
 
 
+@app.command()
+def check(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML, e.g. scenarios/ny_sjanse_2005_2006.toml")],
+    targets: Annotated[list[Path], typer.Option("--targets", help="Targets file (repeatable: several sets).")],
+    draws: Annotated[int, typer.Option(min=1, help="Parameter draws (calibrated jointly from the fit, the others from their priors).")] = 20,
+    replications: Annotated[int, typer.Option("--replications", "-r", min=1, help="Replications per draw (common random numbers).")] = 5,
+    seed: Annotated[int, typer.Option(min=0, help="Root seed.")] = 1,
+    out: Annotated[Path, typer.Option(help="Output folder (replaced atomically).")] = Path("out/check"),
+    workers: Annotated[int, typer.Option(min=1, help="Local processes (the same numbers as serially).")] = 1,
+    set_: SetOption = None,
+) -> None:
+    """Posterior-predictive check: every target's observed value against its 90 % predictive interval.
+
+    Writes OUT/check.json (targets with name, set, date, observed, mean, p05, p95, inside; coverage overall
+    and per set), OUT/check.html and OUT/manifest.json.
+    """
+    from calibration.check import check_html, predictive_check
+    from calibration.targets import check_names, load_target_sets
+    from model.artifacts import atomic_write_text
+    from model.parallel import executor_for
+
+    started = dt.datetime.now(dt.UTC)
+    scen = load_scenario(scenario, set_ or [])
+    params = scenario_parameters(scen)
+    target_set = load_target_sets(targets)
+    check_names(target_set, scen)
+    t0 = time.perf_counter()
+    with _progress() as bar:
+        task = bar.add_task(f"check {scen.name}: {draws} draws × {replications} replications", total=draws)
+        with executor_for(workers) as ex:
+            doc = predictive_check(scen, params, target_set, draws, replications, seed, ex, progress=lambda k: bar.advance(task, k))
+    doc["seconds"] = time.perf_counter() - t0
+    with atomic_dir(out) as tmp:
+        write_json(tmp / "check.json", doc)
+        atomic_write_text(tmp / "check.html", check_html(doc))
+        write_json(
+            tmp / "manifest.json",
+            manifest(
+                command="check",
+                scenarios=[scen],
+                params=params,
+                seed=seed,
+                started=started,
+                seconds=doc["seconds"],
+                files=["check.json", "check.html", "manifest.json"],
+                extra={"targets": [str(p) for p in targets], "draws": draws, "replications": replications, "overrides": set_ or []},
+            ),
+        )
+    table = Table(title=f"{scen.name} — {draws} draws × {replications} replications, 90 % predictive intervals", title_justify="left")
+    for col in ("set", "target", "observed", "mean", "90 % predictive", "inside"):
+        table.add_column(col, justify="left" if col in ("set", "target") else "right")
+    for r in doc["targets"]:
+        f = (lambda x: "–" if x is None else f"{x:.3g}")
+        table.add_row(r["set"], r["name"], f(r["observed"]), f(r["mean"]), f"{f(r['p05'])} – {f(r['p95'])}", "yes" if r["inside"] else "[red]no[/red]")
+    stdout.print(table)
+    per_set = "; ".join(f"{k} {v['inside']}/{v['targets']}" for k, v in doc["coverage_by_set"].items())
+    stdout.print(f"coverage {doc['coverage']:.2f} ({doc['inside']} of {len(doc['targets'])} inside; {per_set})")
+    console.print(f"[green]wrote[/green] {out} in {doc['seconds']:.1f} s")
+
+
 def _executor(workers: int, scheduler: str | None = None):
     """A process pool (or a Dask cluster's executor) for independent draws; None for serial runs."""
     if scheduler:
