@@ -539,9 +539,9 @@ def _desk_row(desk, n, now, p, kind, active, places, waiting, filled_fte):
     _ROWS, _I, _I, _ROWS, _I, _IS, _I, _I, _I, _I, _I, _B, _I, types.int8[::1], _F, _I, _IS, _F), cache=True)
 def _admit(heap, n_heap, eid, desk, n_desk, queue, q_head, q_tail, active, waiting, places,
            groups, group_places, place, now, p, codes, filled_fte):
-    """Admit from the head of the waiting list while there are places (and, at group projects, group
-    places); persons who gave up are skipped."""
-    while q_head < q_tail and active < places:
+    """Admit from the head of the waiting list while there are places (at group projects: group places,
+    whatever the places); persons who gave up are skipped."""
+    while q_head < q_tail and (active < places or groups):
         if groups and group_places <= 0:
             break
         i = queue[q_head]

@@ -248,9 +248,11 @@ class _Draws:
     life_e: np.ndarray  # (n, SPELL_DRAWS)
     life_u: np.ndarray
     life_v: np.ndarray
+    pool_u: np.ndarray  # group intakes with stated referrals: who of the pre-screened pool starts
+    project_z: np.ndarray  # (projects, 2) standard normals: the project random effect (work, break-off)
 
     @classmethod
-    def draw(cls, streams: Streams, n: int) -> _Draws:
+    def draw(cls, streams: Streams, n: int, n_projects: int = 0) -> _Draws:
         return cls(
             assess_u=streams.uniform("assessment.duration", n),
             assess_e=streams.exponential("assessment.competing", n),
@@ -264,6 +266,8 @@ class _Draws:
             life_e=streams.exponential("life.spell_time", (n, SPELL_DRAWS)),
             life_u=streams.uniform("life.spell_choice", (n, SPELL_DRAWS)),
             life_v=streams.uniform("life.spell_kind", (n, SPELL_DRAWS)),
+            pool_u=streams.uniform("assessment.group_pool", n),
+            project_z=streams.generator("projects.random_effect").standard_normal((n_projects, 2)),
         )
 
 
@@ -280,6 +284,8 @@ _DRAW_STREAMS = (
     "life.spell_time",
     "life.spell_choice",
     "life.spell_kind",
+    "assessment.group_pool",
+    "projects.random_effect",
 )
 
 
@@ -327,7 +333,8 @@ class _Desk:
     """A project's places and adviser positions.
 
     Places = floor(filled adviser FTE × caseload). Admission is FCFS from a waiting list; people who
-    give up are removed lazily (O(1)). Group-intake projects open places only on their group dates.
+    give up are removed lazily (O(1)). Group-intake projects admit only on their group dates, up to the
+    group's size whatever the places.
     """
 
     def __init__(self, engine: _ProgrammeRun, index: int, project: Project) -> None:
@@ -376,7 +383,9 @@ class _Desk:
         self.record((self.env._now, self.index, kind, self.active, self.places, self.waiting, self.filled_fte))
 
     def admit(self) -> None:
-        while self.queue and self.active < self.places:
+        # A group project admits on its group dates only, and then the group's size, whatever the places
+        # (the group is the stated intake; the advisers' caseload follows from it).
+        while self.queue and (self.active < self.places or self.groups):
             if self.groups and self.group_places <= 0:
                 return
             person, ev = self.queue.popleft()
@@ -765,16 +774,20 @@ def plan_programme(scenario: Scenario, params: ParameterSet, pop: Population, dr
     assess, competing, reason = hz.assessment_times(
         scenario, params, pop, group_start, draws.assess_u, draws.assess_e, draws.assess_reason_u
     )
-    edges, h = hz.programme_hazards(scenario, params, pop)
+    multipliers = hz.project_multipliers(params, draws.project_z)
+    edges, h = hz.programme_hazards(scenario, params, pop, multipliers)
     exit_days, exit_cause = hz.first_passage(edges, h, draws.exit_e, draws.exit_u)
     p_work, p_edu = params.v("completion.p_work"), params.v("completion.p_education")
     u = draws.completion_u
+    decision = hz.decisions(scenario, params, pop, draws.decision_u)
+    give_up = _divide(draws.give_up_e, params.v("waiting.give_up_per_year") / DAYS_PER_YEAR)
+    hz.group_pools(scenario, pop, draws.pool_u, assess, competing, decision, give_up)
     return ProgrammePlan(
         assessment_days=assess,
         competing_days=competing,
         competing_reason=reason,
-        decision=hz.decisions(scenario, params, pop, draws.decision_u),
-        give_up_days=_divide(draws.give_up_e, params.v("waiting.give_up_per_year") / DAYS_PER_YEAR),
+        decision=decision,
+        give_up_days=give_up,
         exit_days=exit_days,
         exit_cause=exit_cause,
         to_education=draws.split_u < params.v("participation.share_education_of_work_or_education"),
@@ -1127,7 +1140,7 @@ def simulate(
         The two arms' event logs (an empty counterfactual log if it was not run).
     """
     streams.prefetch([*_DRAW_STREAMS, *(f"advisers.{p.name}" for p in scenario.projects)])
-    draws = _Draws.draw(streams, pop.size)
+    draws = _Draws.draw(streams, pop.size, len(scenario.projects))
     plan = plan if plan is not None else plan_programme(scenario, params, pop, draws)
     rates = lc.LifeRates.of(params, pop)
     fast = not reference

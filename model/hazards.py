@@ -42,6 +42,7 @@ BROKE_OFF_REASONS = (
 )
 # Causes of leaving the programme early, in the order of the hazard columns.
 PROGRAMME_EXITS = ("work_or_education", *BROKE_OFF_REASONS, "discharged_other")
+BREAKOFF_CAUSES = ("invalid_absence", "moved", "other_measures", "full_time_not_feasible", "other")
 BEHAVIOURAL_BREAKOFFS = ("invalid_absence", "full_time_not_feasible", "other")
 MEN_BREAKOFF_HR = ("moved", "other_measures", "full_time_not_feasible", "other")
 
@@ -115,7 +116,10 @@ def assessment_times(
     shape = v("assessment.duration_shape")
     duration = stats.gamma.ppf(u_duration, shape, scale=v("assessment.duration_mean_days") / shape)
     until_group = group_start_day - pop.referral_day
-    duration = np.where(np.isnan(until_group), duration, np.minimum(duration, np.maximum(until_group, 1.0)))
+    # A group's assessments end before its places open on the start day: half a day before it (or half
+    # the time left, for a referral less than a day before the start).
+    cap = np.where(until_group > 1.0, until_group - 0.5, 0.5 * until_group)
+    duration = np.where(np.isnan(until_group), duration, np.minimum(duration, cap))
     rates = np.array([v(f"assessment.hazard_{c}_per_year") for c in ASSESSMENT_COMPETING]) / DAYS_PER_YEAR
     total = rates.sum()
     if total <= 0:
@@ -155,6 +159,56 @@ def decisions(scenario: Scenario, params: ParameterSet, pop: Population, u: np.n
     return out
 
 
+def group_pools(
+    scenario: Scenario,
+    pop: Population,
+    u_pool: np.ndarray,
+    assessment_days: np.ndarray,
+    competing_days: np.ndarray,
+    decision: np.ndarray,
+    give_up_days: np.ndarray,
+) -> None:
+    """Group intakes: ``size`` is the number who start; ``referrals`` is a pre-screened pool (in place).
+
+    The national assessment (its eligibility rules, rejections and competing events) describes referrals
+    that nobody has screened; it turns most of them down. A group's referrals were found for that group's
+    places, so the rule for a group with ``referrals`` R and ``size`` S is: exactly ``min(S, R)`` of its R
+    referrals start, drawn at random (the smallest ``u_pool``); they are admitted, and neither a competing
+    event nor giving up takes them away before the group starts. The other ``R - S`` leave at the end of
+    their assessment for the reason the national assessment gave them (a rejection, or a competing event
+    before the assessment ended), or ``other`` if it would have admitted them. In expectation (here:
+    exactly) S of R start, so both numbers hold; with R = S everyone referred starts. Seats can still stay
+    empty when R < S or when the project's places (advisers × caseload) are full on the group date;
+    ``summary.json`` reports such groups under ``unfilled_groups``.
+    """
+    other = NOT_ADMITTED_REASONS.index("other")
+    for pi, project in enumerate(scenario.projects):
+        for gi, g in enumerate(project.groups):
+            members = np.flatnonzero((pop.project == pi) & (pop.group == gi))
+            if members.size == 0:
+                continue
+            order = members[np.argsort(u_pool[members], kind="stable")]
+            start, rest = order[: min(g.size, members.size)], order[min(g.size, members.size) :]
+            decision[start] = -1
+            competing_days[start] = np.inf
+            give_up_days[start] = np.inf
+            admitted_anyway = rest[(decision[rest] < 0) & (competing_days[rest] >= assessment_days[rest])]
+            decision[admitted_anyway] = other
+
+
+def project_multipliers(params: ParameterSet, z: np.ndarray) -> np.ndarray:
+    """The project random effect: per project, log-normal multipliers (work, break-off), mean one.
+
+    ``z`` holds standard normals of shape (projects, 2), drawn per replication from the stream
+    ``projects.random_effect``. With sd ``s`` on the log scale the multiplier is ``exp(s z - s²/2)``: mean
+    one on the hazard scale (its median is ``exp(-s²/2)``). An sd of 0 gives exactly 1.
+    """
+    sd = np.array([params.v("projects.work_hazard_sd_log"), params.v("projects.breakoff_hazard_sd_log")])
+    if z.size == 0:
+        return np.ones((0, 2))
+    return np.where(sd > 0, np.exp(sd * z - 0.5 * sd * sd), 1.0)
+
+
 def programme_segments(scenario: Scenario) -> np.ndarray:
     """Segment edges in months in the programme: the work-hazard profile, the stage end and the length."""
     length = scenario.programme.length_months
@@ -165,8 +219,13 @@ def programme_segments(scenario: Scenario) -> np.ndarray:
     return np.array(sorted(edges))
 
 
-def programme_hazards(scenario: Scenario, params: ParameterSet, pop: Population) -> tuple[np.ndarray, np.ndarray]:
+def programme_hazards(
+    scenario: Scenario, params: ParameterSet, pop: Population, multipliers: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Cause-specific exit hazards per person and segment of months in the programme.
+
+    ``multipliers`` (projects × 2, from :func:`project_multipliers`) scale each project's work-or-education
+    hazard (column 0) and its break-off hazards (column 1: every exit but work, birth and discharge).
 
     Returns:
         ``(edges_months, hazards)``: segment edges (S+1) and hazards per year of shape (persons, S, causes)
@@ -217,6 +276,11 @@ def programme_hazards(scenario: Scenario, params: ParameterSet, pop: Population)
     for cause in BEHAVIOURAL_BREAKOFFS:
         h[:, :, col[cause]] *= (stipend_factor * breakoff_follow)[:, None]
     h[:, :, col["discharged_other"]] = v("participation.hazard_discharged_other_per_year")
+    if multipliers is not None and multipliers.size and not np.all(multipliers == 1.0):
+        m = multipliers[pop.project.astype(np.intp)]
+        h[:, :, col["work_or_education"]] *= m[:, 0:1]
+        for cause in BREAKOFF_CAUSES:
+            h[:, :, col[cause]] *= m[:, 1:2]
     return edges, h
 
 

@@ -159,8 +159,12 @@ def referral_times(
         offset = 0
         for gi, g in enumerate(p.groups):
             g_start = days_since(origin, g.start_date)
-            lo = max(start, g_start - window, 0.0)
-            t = np.sort(lo + u[offset : offset + g.referrals] * max(g_start - lo, 1.0))
+            # A group's referrals are found in the window before it starts, also before the project's
+            # intake_start_date when the first group starts on it (the referrals prepare that group).
+            lo = max(g_start - window, 0.0)
+            # Referrals come at least a day before the group starts, so that their assessment can end
+            # before the group's places open (hazards.assessment_times).
+            t = np.sort(lo + u[offset : offset + g.referrals] * max(g_start - lo - 1.0, 0.0))
             offset += g.referrals
             t = t[t < end]
             days_list.append(t)

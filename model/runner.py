@@ -134,7 +134,7 @@ def _run_draw_chunk(scenario: Scenario, params: ParameterSet, seed: int, replica
     out = []
     for k in indices:
         p = params.with_values(values[k])
-        out.append([run_replication(scenario, p, seed, r, tables=tables) for r in range(replications)])
+        out.append([run_replication(scenario, p, seed, k * replications + r, tables=tables) for r in range(replications)])
     return out
 
 
@@ -152,8 +152,11 @@ def run_predictive(
     """A posterior-predictive run: ``draws`` parameter draws, ``replications`` replications of each.
 
     The draws are the PSA's (:func:`model.uncertainty.sample_parameters`: the calibrated parameters jointly
-    from the fit's posterior draws, every other graded parameter from its prior); every draw runs the
-    replications 0..R-1 with the same seeds (common random numbers). The outcomes, draw-major, hold
+    from the fit's posterior draws, every other graded parameter from its prior); draw k runs the
+    replications k·R … k·R+R−1, so every outcome has its own persons and the pooled outcomes are
+    independent predictive draws (with the same R seeds for every draw, a small R would carry the
+    simulation noise of R seeds only). Two scenarios run with the same seed, draws and R still share
+    their seeds draw by draw (common random numbers between scenarios). The outcomes, draw-major, hold
     parameter uncertainty and simulation noise together, so the summary's intervals are predictive.
 
     Args:
@@ -194,6 +197,20 @@ def _stats(values: Sequence[float]) -> dict[str, float]:
     }
 
 
+def _unfilled_groups(scen: Scenario, per: list[dict]) -> dict:
+    """Groups (started by the report date) with fewer participants than their ``size``, per replication."""
+    sizes = {g.name: g.size for p in scen.projects for g in p.groups if g.start_date <= scen.report_date}
+    counts = [sum(f["groups"][name]["participants"] < size for name, size in sizes.items()) for f in per]
+    empty = [sum(max(size - f["groups"][name]["participants"], 0) for name, size in sizes.items()) for f in per]
+    return {
+        "count": _stats(counts),
+        "empty_seats": _stats(empty),
+        "replications_with_unfilled": int(sum(c > 0 for c in counts)),
+        "note": "groups started by the report date whose participants fall short of the stated size (fewer "
+        "referrals than seats); seats are never silently dropped",
+    }
+
+
 def summarize(result: RunResult) -> dict:
     """The run's summary (``summary.json``): flows at the report date with 90 % intervals, and state shares."""
     scen = result.scenario
@@ -222,6 +239,7 @@ def summarize(result: RunResult) -> dict:
     if scen.has_groups:
         names = per[0]["groups"].keys()
         summary["flows_by_group"] = {g: {k: _stats([p["groups"][g][k] for p in per]) for k in FLOW_KEYS} for g in names}
+        summary["unfilled_groups"] = _unfilled_groups(scen, per)
     if len(scen.simulation.report_dates) > 1:
         summary["flows_by_report_date"] = {
             d.isoformat(): {k: _stats([o.flows[d.isoformat()]["all"][k] for o in result.outcomes]) for k in FLOW_KEYS}

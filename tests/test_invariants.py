@@ -123,10 +123,19 @@ def check_person_months(out, n: int, months: list) -> None:
         assert set(sub["state"].astype(str)) <= set(STATES)
 
 
-def check_desks(out) -> None:
+def check_desks(out, scen=None) -> None:
     desks = out.desks
     adm = desks[desks["kind"] == "admitted"]
-    assert (adm["active"] <= adm["capacity"]).all(), "admitted beyond the places"
+    # A group project admits its group on the group date whatever the places (issue 12 item 1): there
+    # admissions happen only on group dates and at most the group's size each.
+    grouped = {p.name: p for p in scen.projects if p.intake == "groups"} if scen is not None else {}
+    cont = adm[~adm["project"].astype(str).isin(list(grouped))]
+    assert (cont["active"] <= cont["capacity"]).all(), "admitted beyond the places"
+    for name, project in grouped.items():
+        days = adm[adm["project"].astype(str) == name]["time"].dt.date
+        sizes = {g.start_date: g.size for g in project.groups}
+        counts = days.value_counts()
+        assert all(d in sizes and c <= sizes[d] for d, c in counts.items()), "group admission off a group date or beyond its size"
     assert (
         (desks["active"] >= 0).all()
         and (desks["waiting"] >= 0).all()
@@ -223,7 +232,7 @@ def test_invariants_hold_for_random_small_scenarios(case):
         out = run_replication(scen, params, seed, replication)
         n = len(out.persons)
         check_person_months(out, n, months)
-        check_desks(out)
+        check_desks(out, scen)
         check_events(out, n)
         check_flows(scen, out)
         check_participant_states(out)
