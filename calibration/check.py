@@ -2,8 +2,8 @@
 
 For every target: the observed value, the predicted mean and 90 % predictive interval, and whether the
 observation falls inside. Predictive means over parameter draws (the PSA's: calibrated parameters jointly
-from the fit's posterior draws, the others from their priors) × replications (common random numbers:
-replications 0..R-1 of every draw), plus the noise of each target's observation model that the simulation
+from the fit's posterior draws, the others from their priors) × replications (each draw its own replications, so
+the pooled values are independent predictive draws), plus the noise of each target's observation model that the simulation
 does not already hold (:func:`calibration.targets.draw_observation`). The noise is drawn after all
 simulations, from one named stream per target, so serial and parallel runs give the same numbers.
 """
@@ -32,7 +32,10 @@ def _chunk(scenario: Scenario, params: ParameterSet, seed: int, replications: in
     out = []
     for k in indices:
         p = params.with_values(values[k])
-        out.append([target_statistics(scenario, p, seed, r, targets) for r in range(replications)])
+        # Draw k's own replications k·R … k·R+R−1: every simulated observable has its own persons, so the
+        # pooled values are independent draws of the predictive distribution (with the same R seeds for
+        # every draw, a small R would carry the simulation noise of R seeds only).
+        out.append([target_statistics(scenario, p, seed, k * replications + r, targets) for r in range(replications)])
     return out
 
 
@@ -54,7 +57,7 @@ def simulate_targets(
     size = 1 if executor is None else DRAWS_PER_TASK
     chunks = split(list(range(draws)), -(-draws // size))
     per_draw = map_chunks(_chunk, (scenario, params, seed, replications, targets.targets, values), chunks, executor, progress)
-    rows = [{"draw": k, "replication": r, **stats} for k, reps in enumerate(per_draw) for r, stats in enumerate(reps)]
+    rows = [{"draw": k, "replication": k * replications + r, **stats} for k, reps in enumerate(per_draw) for r, stats in enumerate(reps)]
     return pd.DataFrame(rows)
 
 

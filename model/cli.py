@@ -322,7 +322,7 @@ def check(
     scenario: Annotated[Path, typer.Argument(help="Scenario TOML, e.g. scenarios/ny_sjanse_2005_2006.toml")],
     targets: Annotated[list[Path], typer.Option("--targets", help="Targets file (repeatable: several sets).")],
     draws: Annotated[int, typer.Option(min=1, help="Parameter draws (calibrated jointly from the fit, the others from their priors).")] = 20,
-    replications: Annotated[int, typer.Option("--replications", "-r", min=1, help="Replications per draw (common random numbers).")] = 5,
+    replications: Annotated[int, typer.Option("--replications", "-r", min=1, help="Replications per draw (each draw its own persons).")] = 5,
     seed: Annotated[int, typer.Option(min=0, help="Root seed.")] = 1,
     out: Annotated[Path, typer.Option(help="Output folder (replaced atomically).")] = Path("out/check"),
     workers: Annotated[int, typer.Option(min=1, help="Local processes (the same numbers as serially).")] = 1,
