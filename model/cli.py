@@ -624,7 +624,8 @@ def _m(x: float | None, scale: float = 1e6, unit: str = " M") -> str:
 def print_comparison(doc: dict) -> None:
     """The answer tables of a comparison."""
     base = doc["scenarios"][0]
-    table = Table(title=f"Each scenario vs {base} ({doc['replications']} replications, common random numbers)", title_justify="left")
+    kind = "90 % predictive intervals" if doc.get("interval") == "predictive" else "90 % Monte Carlo intervals over replications at the point parameters"
+    table = Table(title=f"Each scenario vs {base} ({doc['replications']} replications, common random numbers; {kind})", title_justify="left")
     for col in ("scenario", "Δ employed years / participant", "Δ share employed 2 y", "Δ society NPV (NOK)", "Δ state", "Δ municipality", "Δ participant"):
         table.add_column(col, justify="left" if col == "scenario" else "right")
     for name, d in doc["difference"].items():

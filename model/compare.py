@@ -242,6 +242,9 @@ def compare_runs(runs: Sequence[ScenarioRun], seed: int, replications: int) -> d
         "scenarios": [r.scenario.name for r in runs],
         "seed": seed,
         "replications": replications,
+        # The intervals are over replications at the point parameters (simulation noise of the difference),
+        # not predictive intervals over parameter draws (`nysjanse run --draws`, `nysjanse cba --draws`).
+        "interval": "monte_carlo",
         "levels": {r.scenario.name: _levels(r) for r in runs},
         "difference": {},
         "waterfall": [],
