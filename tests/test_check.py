@@ -106,3 +106,52 @@ def test_check_draws_have_their_own_persons():
     assert int(row["draw"]) == 2
     for name, value in again.items():
         assert row[name] == value or (np.isnan(row[name]) and np.isnan(value)), name
+
+
+def test_predictive_run_is_the_same_serially_and_on_two_workers():
+    scen = load_scenario(TWO)
+    params = scenario_parameters(scen)
+    serial = run_summary(run_predictive(scen, 4, 2, 9, params))
+    with ProcessPoolExecutor(2) as ex:
+        parallel = run_summary(run_predictive(scen, 4, 2, 9, params, executor=ex))
+    assert json.dumps(serial) == json.dumps(parallel)
+
+
+LATER = """
+[meta]
+report_date = "2009-12-31"
+
+[[target]]
+name = "leavers.work_or_education"
+value = 0.45
+date = "2009-12-31"
+window_start = "2009-01-01"
+source = "test"
+observation = "share"
+denominator = 200
+population = "ended in 2009"
+
+[[target]]
+name = "effect.2008-06.employed"
+value = 0.05
+date = "2008-06-01"
+source = "test"
+observation = "difference"
+sd = 0.04
+"""
+
+
+def test_check_of_two_target_sets_reports_each_set(tmp_path):
+    later = tmp_path / "later_test.toml"
+    later.write_text(LATER)
+    out = tmp_path / "check"
+    proc = subprocess.run([str(EXE), "check", str(NATIONAL), "--targets", str(TARGETS_2006), "--targets", str(later),
+                           "--draws", "4", "-r", "2", "--seed", "2", "--out", str(out)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads((out / "check.json").read_text())
+    assert doc["sets"] == ["ny_sjanse_2006", "later_test"]
+    assert doc["coverage_by_set"]["later_test"]["targets"] == 2
+    rows = {t["name"]: t for t in doc["targets"]}
+    assert rows["effect.2008-06.employed"]["set"] == "later_test" and rows["effect.2008-06.employed"]["mean"] is not None
+    assert 0 <= rows["leavers.work_or_education"]["p05"] <= rows["leavers.work_or_education"]["p95"] <= 1
+    assert "later_test" in (out / "check.html").read_text()
