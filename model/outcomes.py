@@ -730,8 +730,11 @@ def _staff_in_post(desks, n_projects, mid_days, end_day, caseload):
 
 def _participant_states(scenario: Scenario, matrices: dict, months: list[dt.date], replication: int) -> Columns:
     """Monthly state shares of the persons admitted in the programme arm, in both arms (``matrices``: per
-    arm, the participants' states, participants × months)."""
-    first = min(p.intake_start_date for p in scenario.projects)
+    arm, the participants' states, participants × months), from the month the simulation starts: before
+    their referral the participants are on social assistance (the programme's eligibility), and the rows are
+    the same months in every replication and parameter draw (a group's referrals come in a window before it
+    starts, which may precede every project's ``intake_start_date`` and varies with the window parameter)."""
+    first = scenario.simulation.start_date
     start = next(i for i, m in enumerate(months) if (m.year, m.month) >= (first.year, first.month))
     span, n_states = len(months) - start, len(STATES)
     denom = max(next(iter(matrices.values())).shape[0], 1)

@@ -129,9 +129,13 @@ def test_summary_participant_states(run):
     events = pd.read_parquet(out / "events.parquet")
     first_referral = events.loc[events["event"] == "referred", "time"].min()
     first_month = first_referral.strftime("%Y-%m")
+    start_month = load_scenario(NATIONAL).simulation.start_date.strftime("%Y-%m")
+    assert start_month <= first_month
     for arm in ("programme", "counterfactual"):
         months = [r["month"] for r in rows if r["arm"] == arm]
-        assert months[0] == first_month
+        assert months[0] == start_month  # the same months in every replication and parameter draw
+        # Before the first referral every participant is still on social assistance (the eligibility).
+        assert all(r["social_assistance"] == pytest.approx(1.0) for r in rows if r["arm"] == arm and r["month"] < first_month)
         assert months[-1] >= "2011-12"
         expected = pd.period_range(months[0], months[-1], freq="M").strftime("%Y-%m").tolist()
         assert months == expected  # every month, in order, no gaps

@@ -269,7 +269,7 @@ def reference_person_months(replication, states, first_month, month64):
 
 
 def reference_participant_states(scenario, matrices, participants, months):
-    first = min(p.intake_start_date for p in scenario.projects)
+    first = scenario.simulation.start_date  # the panel starts with the simulation (model.outcomes._participant_states)
     start = next(i for i, m in enumerate(months) if (m.year, m.month) >= (first.year, first.month))
     rows, denom = [], max(int(participants.sum()), 1)
     for arm, mat in matrices.items():
