@@ -35,7 +35,7 @@ bench-quick: $(STAMP)
 	$(BIN)/python -m benchmarks --quick --json benchmarks/results/quick.json
 
 calibrate: $(STAMP)
-	$(BIN)/nysjanse calibrate --targets calibration/targets/ny_sjanse_2006.toml --out calibration/fitted/ny_sjanse_2006
+	$(BIN)/nysjanse calibrate --targets calibration/targets/ny_sjanse_2006.toml --targets calibration/targets/ny_sjanse_later.toml --out calibration/fitted/ny_sjanse_2006
 
 golden: $(STAMP)
 	$(BIN)/python tests/refresh_golden.py
