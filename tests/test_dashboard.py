@@ -200,9 +200,11 @@ def test_a_good_upload_is_added_and_runs(app: AppTest) -> None:
 
 
 def test_a_failing_run_shows_a_short_error_with_details_not_a_traceback(app: AppTest) -> None:
-    # 0.1 participants per adviser: no places at all, nothing is ever priced (the library raises).
+    # Referrals end the day after the simulation starts: nobody is ever referred, so there are no
+    # person-months to price and the library raises (model.economics.ledger: "nothing to price"). (A tiny
+    # caseload no longer does: since group gates admit their group whatever the places, 2f4910a.)
     app.text_area(key="lv|scenarios/policy/length_36_months.toml|extra").set_value(
-        "follow_up.caseload_per_adviser=0.1"
+        "simulation.referral_end_date=2005-01-02"
     ).run()
     app.button(key="run").click().run()
     _assert_clean(app)

@@ -1,0 +1,1 @@
+"""The page's sections, one module each (inputs, the results tabs, downloads)."""
