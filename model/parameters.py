@@ -269,8 +269,11 @@ def load_parameters(paths: Iterable[Path | str]) -> ParameterSet:
 
 
 DEFAULTS_DIR = Path(__file__).parent / "defaults"
+#: Files in :data:`DEFAULTS_DIR` that are not parameter registries (the analysis conventions,
+#: read by :mod:`model.conventions`).
+NOT_REGISTRIES = ("conventions.toml",)
 
 
 def default_parameters() -> ParameterSet:
     """The full default registry: behaviour (engine) and economics, with priors and sources."""
-    return load_parameters(sorted(DEFAULTS_DIR.glob("*.toml")))
+    return load_parameters(p for p in sorted(DEFAULTS_DIR.glob("*.toml")) if p.name not in NOT_REGISTRIES)

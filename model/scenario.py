@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from model.errors import InputError
+from model.vocabulary import EXCLUDABLE_FLOWS
 
 # --------------------------------------------------------------------------------------------------
 # Frozen scenario objects
@@ -147,6 +148,8 @@ class Analysis:
     price_year: int
     analysis_horizon_years: int
     discounting: str
+    #: Ledger lines left out of the analysis (a convention, model/defaults/conventions.toml); none by default.
+    excluded_flows: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -436,6 +439,7 @@ SCHEMA: dict[str, tuple[Callable, Any]] = {
                 "price_year": (_int(2005, 2026), 2025),
                 "analysis_horizon_years": (_int(1, 100), 20),
                 "discounting": (_choice("r109_2014", "r109_2005_flat"), "r109_2014"),
+                "excluded_flows": (_list_of(_choice(*EXCLUDABLE_FLOWS)), ()),
             }
         ),
         SECTION,

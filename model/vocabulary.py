@@ -1,4 +1,5 @@
-"""The shared vocabulary of the tidy tables (docs/data_model.md): arms and person states.
+"""The shared vocabulary of the tidy tables (docs/data_model.md): arms and person states; and the ledger lines
+a scenario's analysis may leave out.
 
 Both the engine, which produces the tables, and the economics, which reads them, use these names; neither
 imports the other.
@@ -15,3 +16,9 @@ STATES = (
     "social_assistance",
     "other",
 )
+#: Ledger lines an analysis convention may leave out (scenario key ``analysis.excluded_flows``,
+#: ``model.economics.EconomicPolicy.excluded_flows``; model/defaults/conventions.toml, set
+#: ``employment_benefits_only``): the social office's follow-up time (a resource saving that is not
+#: production) and the kindergarten places of the employed with their parental fee (a resource cost of
+#: employment). Every other line is always counted.
+EXCLUDABLE_FLOWS = ("social_office_follow_up", "childcare_employed", "childcare_fee_employed")

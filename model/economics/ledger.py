@@ -1323,6 +1323,8 @@ def price_counts(counts: StateCounts, policy: EconomicPolicy, params: ParameterS
     rep, arm, year, flow, extrapolated, value = (
         np.concatenate(col) for col in zip(*blocks, strict=True)
     )
+    if policy.excluded_flows:  # lines a convention leaves out: priced at zero, rows kept
+        value = np.where(np.isin(flow, [_FLOW_CODE[f] for f in policy.excluded_flows]), 0.0, value)
     is_q = _IS_QUANTITY[flow]
     return LedgerArrays(
         replication=rep,

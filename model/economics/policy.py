@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from model.errors import InputError
+from model.vocabulary import EXCLUDABLE_FLOWS
 
 STIPEND_LEVELS = ("g_multiple", "social_assistance")
 ABSENCE_DEDUCTIONS = ("none", "introduction_act", "strict")
@@ -135,6 +136,8 @@ class EconomicPolicy:
             ``"r109_2005_flat"`` (R-109/2005: 4 % flat).
         base_year: the year discounted to (factor 1). ``None``: the first calendar year in the
             ledger, i.e. the first year of the analysis.
+        excluded_flows: ledger lines left out of the analysis (priced at zero in both arms), a subset of
+            :data:`EXCLUDABLE_FLOWS`; none by default.
     """
 
     stipend_level: str = "g_multiple"
@@ -147,6 +150,7 @@ class EconomicPolicy:
     analysis_horizon_years: int = 20
     discounting: str = "r109_2014"
     base_year: int | None = None
+    excluded_flows: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         self._validate("economic policy")
@@ -174,6 +178,10 @@ class EconomicPolicy:
             if isinstance(v, bool) or not isinstance(v, int | np.integer) or not lo <= int(v) <= hi:
                 raise InputError(file, key, v, f"a whole number in [{lo}, {hi}]")
             object.__setattr__(self, key, int(v))
+        excluded = self.excluded_flows
+        if isinstance(excluded, str) or not all(f in EXCLUDABLE_FLOWS for f in excluded):
+            raise InputError(file, "excluded_flows", excluded, f"a list of flows among {list(EXCLUDABLE_FLOWS)}")
+        object.__setattr__(self, "excluded_flows", tuple(dict.fromkeys(excluded)))
         if self.base_year is not None:
             if isinstance(self.base_year, bool) or not isinstance(self.base_year, int | np.integer):
                 raise InputError(file, "base_year", self.base_year, "a year or None")
@@ -208,7 +216,8 @@ class EconomicPolicy:
         """Build the policy from a ``model.scenario.Scenario`` (duck-typed; nothing is imported).
 
         Uses ``scenario.stipend`` (level, g_multiple_per_year, under_25_fraction, absence_deduction,
-        income_offset), ``scenario.analysis`` (price_year, analysis_horizon_years, discounting) and
+        income_offset), ``scenario.analysis`` (price_year, analysis_horizon_years, discounting,
+        excluded_flows) and
         the adviser FTE in force on the 15th of each month from ``simulation.start_date`` to
         ``simulation.horizon_date`` (``scenario.total_fte_on``).
 
@@ -225,6 +234,7 @@ class EconomicPolicy:
             "price_year": scenario.analysis.price_year,
             "analysis_horizon_years": scenario.analysis.analysis_horizon_years,
             "discounting": scenario.analysis.discounting,
+            "excluded_flows": tuple(getattr(scenario.analysis, "excluded_flows", ())),
         }
         values.update(overrides)
         if "staff_fte_by_month" not in values:  # the scheduled staff (built only when needed)
