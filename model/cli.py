@@ -395,7 +395,7 @@ def _executor(workers: int, scheduler: str | None = None):
 
 @app.command()
 def cba(
-    scenario: Annotated[Path, typer.Argument(help="Scenario TOML.")],
+    scenario: Annotated[Path | None, typer.Argument(help="Scenario TOML (not needed with --list-conventions).")] = None,
     draws: Annotated[int, typer.Option(min=1, help="Outer PSA draws of the parameters.")] = 200,
     inner: Annotated[int, typer.Option(min=1, help="Inner replications per draw (common random numbers).")] = 4,
     seed: Annotated[int, typer.Option(min=0)] = 1,
@@ -403,6 +403,12 @@ def cba(
     set_: SetOption = None,
     tornado_: Annotated[bool, typer.Option("--tornado/--no-tornado", help="One-way sensitivity with switching values.")] = True,
     workers: Annotated[int, typer.Option(min=1, help="Processes for the draws.")] = 2,
+    conventions: Annotated[str, typer.Option("--conventions", help="Analysis convention set applied before the run (model/defaults/conventions.toml; --list-conventions lists them).")] = "default",
+    list_conventions: Annotated[bool, typer.Option("--list-conventions", help="Print the convention set names, one a line (the default first; a description of each on stderr), and exit.")] = False,
+    reconcile_: Annotated[
+        tuple[str, str] | None,
+        typer.Option("--reconcile", metavar="A B", help="Instead of the CBA: the waterfall of the society NPV from convention set A to B, one convention item a step, over --draws PSA draws x --inner replications (common random numbers). Writes OUT/reconcile.json, OUT/reconcile.html, OUT/manifest.json."),
+    ] = None,
 ) -> None:
     """Social cost-benefit analysis (R-109): NPV, BCR and payback per perspective, with a two-level PSA.
 
@@ -410,15 +416,33 @@ def cba(
     posterior + registry priors); inner level: replications with common random numbers. Writes
     OUT/cba.json, OUT/cba.xlsx (inputs with sources, ledger by year and perspective, results), OUT/report.html
     (plotly figures), OUT/psa_draws.csv and OUT/manifest.json.
+
+    Convention sets (--conventions, --reconcile): default, and alternatives that published CBAs of
+    labour-market programmes use; each is the default plus documented items (model/defaults/conventions.toml).
     """
     from model.cba import evaluate_parameters, perspective_ledger
+    from model.conventions import apply_conventions, convention_set, load_conventions
     from model.economics import write_html_report, write_workbook
     from model.reporting import cba_document
     from model.uncertainty import calibration_draws, run_draws, sample_parameters, tornado
 
+    if list_conventions:
+        for cs in load_conventions().sets:
+            print(cs.name)
+        for cs in load_conventions().sets:
+            console.print(f"{cs.name}: {cs.title}", markup=False, highlight=False, soft_wrap=True)
+        return
+    if scenario is None:
+        raise InputError("command line", "SCENARIO", None, "a scenario TOML: nysjanse cba SCENARIO [options]")
+    convention_set(conventions)
+    if reconcile_ is not None:
+        if conventions != "default":
+            raise InputError("command line", "--conventions", conventions, "default with --reconcile (it names both sets)")
+        _cba_reconcile(scenario, set_, reconcile_, draws=draws, inner=inner, seed=seed, out=out, workers=workers)
+        return
     started = dt.datetime.now(dt.UTC)
     scen = load_scenario(scenario, set_ or [])
-    params = scenario_parameters(scen)
+    scen, params = apply_conventions(scen, scenario_parameters(scen), conventions)
     t0 = time.perf_counter()
     executor = _executor(workers)
     try:
@@ -438,6 +462,7 @@ def cba(
         if executor is not None:
             executor.shutdown()
     doc = cba_document(scen, params, base, psa, torn, draws=draws, inner=inner, seed=seed)
+    doc["conventions"] = conventions
     pl = perspective_ledger(base.mean_effects(), base.policy, params)
     with atomic_dir(out) as tmp:
         files = ["cba.json", "cba.xlsx", "report.html", "psa_draws.csv", "manifest.json"]
@@ -449,7 +474,7 @@ def cba(
             started=started,
             seconds=time.perf_counter() - t0,
             files=files,
-            extra={"draws": draws, "inner_replications": inner, "overrides": set_ or []},
+            extra={"draws": draws, "inner_replications": inner, "overrides": set_ or [], "conventions": conventions},
         )
         write_json(tmp / "cba.json", doc)
         pd.concat([sample, psa.summary], axis=1).to_csv(tmp / "psa_draws.csv", index_label="draw")
@@ -467,6 +492,51 @@ def cba(
         write_json(tmp / "manifest.json", man)
     print_cba_summary(doc, scen.name)
     console.print(f"[green]wrote[/green] {out}")
+
+
+def _cba_reconcile(scenario: Path, set_: list[str] | None, names: tuple[str, str], *, draws: int, inner: int, seed: int, out: Path, workers: int) -> None:
+    """``nysjanse cba S --reconcile A B``: the society-NPV waterfall between two convention sets
+    (:func:`model.conventions.reconcile`), written to OUT/reconcile.json, OUT/reconcile.html and
+    OUT/manifest.json and printed as a table."""
+    from model.artifacts import atomic_write_text
+    from model.conventions import convention_set, reconcile, reconcile_html
+    from model.uncertainty import calibration_draws, sample_parameters
+
+    for name in names:
+        convention_set(name)
+    started = dt.datetime.now(dt.UTC)
+    scen = load_scenario(scenario, set_ or [])
+    params = scenario_parameters(scen)
+    sample = sample_parameters(params, draws, seed, calibration_draws(scen))
+    t0 = time.perf_counter()
+    executor = _executor(workers)
+    try:
+        with _progress() as bar:
+            task = bar.add_task(f"reconcile {names[0]} -> {names[1]}: {draws} draws x {inner} replications", total=draws)
+            rec = reconcile(scen, params, names[0], names[1], sample, seed, inner, executor, lambda k: bar.advance(task, k))
+    finally:
+        if executor is not None:
+            executor.shutdown()
+    seconds = time.perf_counter() - t0
+    doc = {"scenario": scen.name, "price_year": scen.analysis.price_year, **rec.to_dict(), "inner_replications": inner, "seed": seed}
+    files = ["reconcile.json", "reconcile.html", "manifest.json"]
+    with atomic_dir(out) as tmp:
+        write_json(tmp / "reconcile.json", doc)
+        atomic_write_text(tmp / "reconcile.html", reconcile_html(rec, f"{scen.name}: conventions {names[0]} -> {names[1]}"))
+        write_json(tmp / "manifest.json", manifest(command="cba", scenarios=[scen], params=params, seed=seed, started=started, seconds=seconds, files=files,
+                                                   extra={"reconcile": list(names), "draws": draws, "inner_replications": inner, "overrides": set_ or []}))
+    table = Table(title=f"{scen.name}: society NPV from conventions {names[0]} to {names[1]} (NOK {doc['price_year']}, mean of {draws} draws x {inner}, common random numbers)",
+                  title_justify="left")
+    for col in ("step", "Δ NPV", "90 % range over draws", "NPV after"):
+        table.add_column(col, justify="left" if col == "step" else "right")
+    table.add_row(f"{names[0]} (start)", "", "", _m(rec.npv_from_nok))
+    running = rec.npv_from_nok
+    for s in rec.steps:
+        running += s["delta_npv_nok"]
+        table.add_row(f"{'-' if s['change'] == 'remove' else '+'} {s['item']}", _m(s["delta_npv_nok"]), f"{_m(s['p05'], unit='')} to {_m(s['p95'])}", _m(running))
+    table.add_row(f"[bold]{names[1]} (end): total[/bold]", _m(rec.total_delta_npv_nok), "", _m(rec.npv_to_nok))
+    stdout.print(table)
+    console.print(f"[green]wrote[/green] {out} in {seconds:.1f} s")
 
 
 def print_cba_summary(doc: dict, title: str) -> None:

@@ -434,8 +434,9 @@ class Reconciliation:
 
     @property
     def total_delta_npv_nok(self) -> float:
-        """``npv_to_nok − npv_from_nok``."""
-        return self.npv_to_nok - self.npv_from_nok
+        """The sum of the steps (in their order), which :func:`reconcile` checked equals
+        ``npv_to_nok − npv_from_nok`` (relative tolerance :data:`TELESCOPE_RTOL`, plus 1 NOK)."""
+        return float(sum(s["delta_npv_nok"] for s in self.steps))
 
     def to_dict(self) -> dict[str, Any]:
         """The ``reconcile.json`` document."""
@@ -545,9 +546,39 @@ def waterfall_figure(rec: Reconciliation) -> Any:
     return fig
 
 
+def reconcile_html(rec: Reconciliation, title: str) -> str:
+    """A self-contained page: the waterfall figure (plotly.js inline) and the table of steps with each
+    step's 90 % range over the draws."""
+    from html import escape
+
+    from model.artifacts import figure_html
+
+    def m(x: float) -> str:
+        return f"{x / 1e6:,.2f}"
+
+    rows = [f"<tr><td>{escape(rec.from_set.name)} (start)</td><td></td><td>{m(rec.npv_from_nok)}</td><td></td></tr>"]
+    for s in rec.steps:
+        rows.append(
+            f"<tr><td>{'−' if s['change'] == 'remove' else '+'} {escape(s['item'])}</td><td>{escape(s['title'])}</td>"
+            f"<td>{m(s['delta_npv_nok'])}</td><td>{m(s['p05'])} to {m(s['p95'])}</td></tr>"
+        )
+    rows.append(f"<tr><td>{escape(rec.to_set.name)} (end)</td><td></td><td>{m(rec.npv_to_nok)}</td><td></td></tr>")
+    rows.append(f"<tr><th>total change</th><td></td><th>{m(rec.total_delta_npv_nok)}</th><td></td></tr>")
+    style = "body{font-family:sans-serif;max-width:1100px;margin:2em auto}td,th{padding:4px 10px;text-align:left}table{border-collapse:collapse}tr{border-bottom:1px solid #ddd}"
+    return (
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{escape(title)}</title><style>{style}</style></head><body>"
+        f"<h1>{escape(title)}</h1><p>{escape(rec.perspective.capitalize())} NPV, NOK million, mean over "
+        f"{rec.npv_by_draw.shape[0]} PSA draws; every step prices the same simulated draws (common random numbers), "
+        "so the steps sum to the total. The range is the step's 5th to 95th percentile over the draws.</p>"
+        f"{figure_html(waterfall_figure(rec), include_plotlyjs=True)}"
+        f"<table><tr><th>step</th><th>convention</th><th>Δ NPV</th><th>90 % range over draws</th></tr>{''.join(rows)}</table>"
+        "</body></html>"
+    )
+
+
 __all__ = [
     "CONVENTIONS_FILE", "ConventionSet", "Conventions", "Item", "Reconciliation", "Step", "analysis_settings",
     "apply_conventions", "convention_names", "convention_set", "fix_parameters", "load_conventions",
-    "mean_age_at_referral", "parameter_values", "reconcile", "reconciliation_path", "waterfall_figure",
+    "mean_age_at_referral", "parameter_values", "reconcile", "reconcile_html", "reconciliation_path", "waterfall_figure",
     "years_to_retirement",
 ]
