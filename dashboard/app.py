@@ -6,8 +6,11 @@ A thin shell over the library (no model logic here): scenarios are loaded and va
 ``model.uncertainty`` and ``model.staffing``; downloads are written by ``model.economics`` and
 ``model.artifacts``. Start it with ``make dashboard`` (port 8501, ``PORT=…`` overrides).
 
-Settings read from the environment / URL: ``NYSJANSE_DASHBOARD_REPLICATIONS`` or ``?replications=N``
-(the default number of replications, 10); ``NYSJANSE_DASHBOARD_WORKERS`` (processes that simulate
+The NPV intervals and P(NPV > 0) are by default over a probabilistic sensitivity analysis (parameter
+draws × one replication each, common random numbers: ``model.uncertainty``), the Monte Carlo view
+(replications at the point values) is an option. Settings read from the environment / URL:
+``NYSJANSE_DASHBOARD_REPLICATIONS`` or ``?replications=N`` (the default number of replications, 10);
+``NYSJANSE_DASHBOARD_DRAWS`` or ``?draws=N`` (the default PSA draws, 200); ``NYSJANSE_DASHBOARD_WORKERS`` (processes that simulate
 replications in parallel; default: the machine's CPUs, at most 8; 1 = in the page's process).
 """
 
@@ -27,8 +30,8 @@ if str(HERE) not in sys.path:
 
 # The page is run as a script: its own folder goes first on the path, so the sections import as modules.
 from format import CSS, G, guard  # noqa: E402
-from library_calls import comparison, run_scenarios  # noqa: E402
-from page_tables import npv_rows  # noqa: E402
+from library_calls import comparison, run_psas, run_scenarios  # noqa: E402
+from page_tables import npv_rows, psa_difference_rows, psa_npv_rows  # noqa: E402
 from sections import assumptions, downloads, flows, inputs, over_time, overview, staffing, why  # noqa: E402
 
 from model.compare import KEY_ASSUMPTIONS, ScenarioRun  # noqa: E402
@@ -54,10 +57,10 @@ st.markdown(
 st.session_state.setdefault("uploads", {})
 st.session_state.setdefault("selection", list(inputs.DEFAULT_SCENARIOS))
 
-selected, replications, seed = inputs.sidebar()
+selected, replications, seed, settings = inputs.sidebar()
 
 # ================================================================================ page: levers
-current = inputs.levers(selected, seed, replications)
+current = inputs.levers(selected, seed, replications, settings)
 
 # ================================================================================ page: results
 last = st.session_state.get("last")
@@ -83,9 +86,13 @@ if {k: last[k] for k in current} != current:
     )
 
 results: list[dict] = []
+psas: list[dict] = []
+conventions = last.get("conventions", "default")
 with guard("The simulation") as ok:
     t_run = time.perf_counter()
-    results = run_scenarios(last["scenarios"], last["seed"], last["replications"])
+    results = run_scenarios(last["scenarios"], last["seed"], last["replications"], conventions)
+    if last.get("interval", "psa") == "psa":
+        psas = run_psas(last["scenarios"], last["seed"], last["draws"], 1, conventions)
     last.setdefault("seconds", time.perf_counter() - t_run)
 if not ok["ok"] or not results:
     st.stop()
@@ -97,13 +104,29 @@ if len(results) > 1:
     with guard("Comparing the scenarios"):
         runs = [ScenarioRun(r["scenario"], r["params"], r["evaluation"]) for r in results]
         doc = comparison(tuple(last["hashes"]), last["seed"], n_rep, runs)
-npv = npv_rows(results, names)
+npv = psa_npv_rows(psas, names) if psas else npv_rows(results, names)
+psa_diff = psa_difference_rows(psas, names) if len(psas) > 1 else None
 all_key_names = sorted({n for names_ in KEY_ASSUMPTIONS.values() for n in names_})
 mc_note = (
     f"Intervals are **Monte Carlo intervals** (5–95 % over {n_rep} replications) at the point values of "
-    "the parameters: they show simulation noise, not what we do not know about the parameters. For the "
-    "full probabilistic sensitivity analysis run `nysjanse cba` (or the tornado under *Why the difference*)."
+    "the parameters: they show simulation noise only, not what we do not know about the parameters. For "
+    "the intervals over parameter draws choose *What we do not know* in the sidebar (or run `nysjanse cba`)."
 )
+n_draws = len(psas[0]["summary"]) if psas else 0
+interval_label = (
+    f"90 % interval over {n_draws} parameter draws: what we do not know" if psas
+    else f"90 % Monte Carlo interval over {n_rep} replications: simulation noise only"
+)
+interval_note = (
+    f"NPV intervals and P(NPV > 0) are **{interval_label}** — a probabilistic sensitivity analysis as in "
+    "`nysjanse cba`: each draw takes every uncertain parameter from its distribution (the calibrated ones "
+    "jointly from the calibration's posterior) with one replication, the same persons in every draw and "
+    "scenario (common random numbers). The flows, the years in work and the tabs after this one are Monte "
+    f"Carlo results of {n_rep} replications at the point values (simulation noise only)."
+    if psas else mc_note
+)
+if conventions != "default":
+    interval_note += f" Analysis conventions: **{conventions}** (model/defaults/conventions.toml)."
 
 tabs = st.tabs(
     [
@@ -118,6 +141,8 @@ tabs = st.tabs(
 )
 
 context = types.SimpleNamespace(results=results, names=names, doc=doc, npv=npv, n_rep=n_rep, last=last,
-                                mc_note=mc_note, all_key_names=all_key_names)
+                                mc_note=mc_note, all_key_names=all_key_names, psas=psas, psa_diff=psa_diff,
+                                interval_label=interval_label, interval_note=interval_note,
+                                conventions=conventions, originals=last["scenarios"])
 for tab, section in zip(tabs, (overview, flows, over_time, why, staffing, assumptions, downloads), strict=True):
     section.render(tab, context)

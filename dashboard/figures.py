@@ -373,7 +373,8 @@ def employment_gap(gaps: Sequence[tuple[str, pd.DataFrame]]) -> go.Figure:
 
 # --------------------------------------------------------------------------------------------- money
 def npv_bars(rows: pd.DataFrame) -> go.Figure:
-    """NPV per perspective and scenario (NOK million) with 5–95 % Monte Carlo intervals.
+    """NPV per perspective and scenario (NOK million) with 5–95 % intervals (over parameter draws or
+    over Monte Carlo replications, as the rows say).
 
     ``rows``: scenario, perspective, mean, p05, p95 (NOK).
     """

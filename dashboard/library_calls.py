@@ -1,5 +1,5 @@
-"""Background work and the cached library calls of the page (simulate and price, compare, tornado,
-staff sizing), with the progress bar; the numbers all come from ``model.*``."""
+"""Background work and the cached library calls of the page (simulate and price, the PSA, compare,
+tornado, staff sizing), with the progress bar; the numbers all come from ``model.*``."""
 
 from __future__ import annotations
 
@@ -24,17 +24,23 @@ from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ct
 import figures as fg
 from model.cba import evaluate_outcomes
 from model.compare import ScenarioRun, compare_runs
+from model.conventions import apply_conventions
 from model.errors import InputError
+from model.parameters import ParameterSet
 from model.outcomes import employment_gap_by_month
 from model.runner import run_scenario, scenario_parameters, summarize
 from model.scenario import Scenario, load_scenario
 from model.staffing import desk_months
 from model.staffing import size as staffing_size
-from model.uncertainty import tornado
+from model.uncertainty import calibration_draws, run_draws, sample_parameters, tornado
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 SECONDS_PER_REPLICATION = 0.5  # national scenario incl. economics, one core
+#: A PSA draw with one inner replication (both arms, priced): national scenario, one core, measured with
+#: benchmarks/harness.py (dashboard_psa_rerun_seconds) on 2 cores: about 0.025 s of one core per draw.
+SECONDS_PER_DRAW = 0.025
+DEFAULT_CONVENTIONS = "default"
 
 
 def default_replications() -> int:
@@ -49,6 +55,16 @@ def default_replications() -> int:
     except ValueError:
         n = 10
     return min(max(n, 2), 200)
+
+
+def default_draws() -> int:
+    """PSA draws offered by default: ?draws=N, else NYSJANSE_DASHBOARD_DRAWS, else 200 (20 to 1 000)."""
+    raw = st.query_params.get("draws") or os.environ.get("NYSJANSE_DASHBOARD_DRAWS") or "200"
+    try:
+        n = int(raw)
+    except ValueError:
+        n = 200
+    return min(max(n, 20), 1000)
 
 
 def dashboard_workers() -> int:
@@ -90,8 +106,9 @@ class Progress:
     """A thread-safe progress counter that library callbacks advance in a worker thread while the page
     script polls it (so no Streamlit call happens inside a cached function)."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int, unit: str = "replication") -> None:
         self.total = max(int(total), 1)
+        self.unit = unit
         self.done = 0
         self.note = ""
         self._lock = threading.Lock()
@@ -132,14 +149,20 @@ def wait_for(
         frac = min(progress.done / progress.total, 1.0)
         note = (
             progress.note
-            or f"replication {min(progress.done + 1, progress.total)} of {progress.total}"
+            or f"{progress.unit} {min(progress.done + 1, progress.total)} of {progress.total}"
         )
-        if progress.done >= progress.total and not progress.note:
+        if progress.done >= progress.total and not progress.note and progress.unit == "replication":
             note = "pricing the ledger (economics)"
         bar.progress(min(start + span * frac, 0.999), text=f"{label} — {note}")
 
 
 # ================================================================================ cached library calls
+def prepared(scenario: Scenario, conventions: str) -> tuple[Scenario, ParameterSet]:
+    """The scenario and its registry under the analysis convention set ``conventions``
+    (``model.conventions.apply_conventions``, as ``nysjanse cba --conventions``)."""
+    return apply_conventions(scenario, scenario_parameters(scenario), conventions)
+
+
 @st.cache_data(show_spinner=False)
 def preset_info(rel: str, mtime: float) -> dict:
     """Name and description of a preset (or why it does not load)."""
@@ -153,6 +176,7 @@ def preset_info(rel: str, mtime: float) -> dict:
 @st.cache_data(show_spinner=False, max_entries=24)
 def simulate_and_price(
     scenario_hash: str,
+    conventions: str,
     seed: int,
     replications: int,
     _scenario: Scenario,
@@ -160,11 +184,11 @@ def simulate_and_price(
 ) -> dict:
     """Simulate a scenario once (both arms) and price it: the same calls as ``nysjanse run`` + ``cba``.
 
-    Cached on the scenario hash (the merged document incl. every override), the seed and the
-    replications, so going back to an earlier setting is instant.
+    Cached on the scenario hash (the merged document incl. every override), the convention set, the seed
+    and the replications, so going back to an earlier setting is instant.
     """
     started = time.perf_counter()
-    params = scenario_parameters(_scenario)
+    _scenario, params = prepared(_scenario, conventions)
 
     def run(executor: cf.Executor | None) -> Any:
         return run_scenario(
@@ -203,6 +227,54 @@ def simulate_and_price(
     }
 
 
+@st.cache_data(show_spinner=False, max_entries=24)
+def psa_cached(
+    scenario_hash: str,
+    conventions: str,
+    seed: int,
+    draws: int,
+    inner: int,
+    _scenario: Scenario,
+    _progress: Progress | None = None,
+) -> dict:
+    """The probabilistic sensitivity analysis of one scenario, as ``nysjanse cba`` makes it: ``draws``
+    parameter draws (``model.uncertainty.sample_parameters``: the calibration's posterior draws jointly,
+    ``calibration_draws``, every other graded parameter from its registry distribution) × ``inner``
+    replications with common random numbers (``model.uncertainty.run_draws``).
+
+    The same seed gives every scenario the same parameter draws and the same persons, so the difference of
+    two scenarios draw by draw is paired. Cached like :func:`simulate_and_price`.
+
+    Returns:
+        ``sample`` (one row per draw, one column per graded parameter), ``summary`` (one row per draw:
+        ``model.cba.summary_row``), ``draws``, ``inner`` and ``seconds``.
+    """
+    started = time.perf_counter()
+    scen, params = prepared(_scenario, conventions)
+    sample = sample_parameters(params, draws, seed, calibration_draws(scen))
+    settings = sample.to_dict(orient="records")
+
+    def run(executor: cf.Executor | None) -> pd.DataFrame:
+        return run_draws(
+            scen, params, settings, seed, inner, executor, _progress.advance if _progress else None
+        ).summary
+
+    try:
+        summary = run(process_pool(dashboard_workers()))
+    except BrokenProcessPool:
+        process_pool.clear()
+        if _progress:
+            _progress.done = 0
+        summary = run(None)
+    return {
+        "sample": sample,
+        "summary": summary,
+        "draws": draws,
+        "inner": inner,
+        "seconds": time.perf_counter() - started,
+    }
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def comparison(
     hashes: tuple[str, ...], seed: int, replications: int, _runs: list[ScenarioRun]
@@ -214,6 +286,7 @@ def comparison(
 @st.cache_data(show_spinner=False, max_entries=16)
 def tornado_cached(
     scenario_hash: str,
+    conventions: str,
     seed: int,
     inner: int,
     names: tuple[str, ...],
@@ -221,7 +294,7 @@ def tornado_cached(
     _progress: Progress | None = None,
 ) -> tuple[pd.DataFrame, float]:
     """``model.uncertainty.tornado`` on the named parameters."""
-    params = scenario_parameters(_scenario)
+    _scenario, params = prepared(_scenario, conventions)
     return tornado(
         _scenario,
         params,
@@ -235,6 +308,7 @@ def tornado_cached(
 @st.cache_data(show_spinner=False, max_entries=16)
 def sizing_cached(
     scenario_hash: str,
+    conventions: str,
     seed: int,
     replications: int,
     max_wait_weeks: float,
@@ -243,7 +317,7 @@ def sizing_cached(
     _progress: Progress | None = None,
 ) -> dict:
     """``model.staffing.size`` (the same as ``nysjanse size``)."""
-    params = scenario_parameters(_scenario)
+    _scenario, params = prepared(_scenario, conventions)
     return staffing_size(
         _scenario,
         params,
@@ -256,7 +330,9 @@ def sizing_cached(
     )
 
 
-def run_scenarios(scenarios: list[Scenario], seed: int, replications: int) -> list[dict]:
+def run_scenarios(
+    scenarios: list[Scenario], seed: int, replications: int, conventions: str = DEFAULT_CONVENTIONS
+) -> list[dict]:
     """Every scenario's results, from the cache when possible, with a progress bar while simulating."""
     out: list[dict] = []
     status = bar = None
@@ -264,7 +340,7 @@ def run_scenarios(scenarios: list[Scenario], seed: int, replications: int) -> li
     t0 = time.perf_counter()
     for i, s in enumerate(scenarios):
         progress = Progress(replications)
-        future = in_worker(simulate_and_price, s.hash, seed, replications, s, progress)
+        future = in_worker(simulate_and_price, s.hash, conventions, seed, replications, s, progress)
         try:
             out.append(future.result(timeout=0.05))
             continue
@@ -283,6 +359,40 @@ def run_scenarios(scenarios: list[Scenario], seed: int, replications: int) -> li
         status.update(
             label=f"Simulated {n} scenario{'s' if n > 1 else ''} × {replications} replications in "
             f"{time.perf_counter() - t0:.0f} s (cached: going back to these settings is instant)",
+            state="complete",
+            expanded=False,
+        )
+    return out
+
+
+def run_psas(
+    scenarios: list[Scenario], seed: int, draws: int, inner: int, conventions: str = DEFAULT_CONVENTIONS
+) -> list[dict]:
+    """Every scenario's PSA (:func:`psa_cached`), from the cache when possible, with a progress bar."""
+    out: list[dict] = []
+    status = bar = None
+    n = len(scenarios)
+    t0 = time.perf_counter()
+    for i, s in enumerate(scenarios):
+        progress = Progress(draws, unit="parameter draw")
+        future = in_worker(psa_cached, s.hash, conventions, seed, draws, inner, s, progress)
+        try:
+            out.append(future.result(timeout=0.05))
+            continue
+        except TimeoutError:
+            pass
+        if status is None:
+            status = st.status(
+                f"PSA: {n} scenario{'s' if n > 1 else ''} × {draws} parameter draws …", expanded=True
+            )
+            with status:
+                bar = st.progress(0.0, text="starting")
+        out.append(wait_for(future, progress, bar, i / n, 1 / n, f"{fg.LETTERS[i]} · {s.name} (PSA)"))
+    if status is not None:
+        bar.progress(1.0, text="done")
+        status.update(
+            label=f"PSA of {n} scenario{'s' if n > 1 else ''} × {draws} parameter draws in "
+            f"{time.perf_counter() - t0:.1f} s (cached)",
             state="complete",
             expanded=False,
         )

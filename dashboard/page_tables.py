@@ -34,6 +34,60 @@ def npv_rows(results: list[dict], names: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def psa_npv_rows(psas: list[dict], names: list[str]) -> pd.DataFrame:
+    """The rows of :func:`npv_rows` over the PSA's parameter draws (each draw: its inner replications
+    pooled) instead of the replications."""
+    rows = []
+    for name, psa in zip(names, psas, strict=True):
+        for p in PERSPECTIVES:
+            x = psa["summary"][f"{p}_npv_nok"].to_numpy(dtype=float)
+            s = stats(x)
+            rows.append(
+                {
+                    "scenario": name,
+                    "perspective": p,
+                    "mean": s["mean"],
+                    "p05": s["p05"],
+                    "p95": s["p95"],
+                    "p_npv_positive": float(np.mean(x > 0)),
+                    "draws": int(len(x)),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def psa_difference_rows(psas: list[dict], names: list[str]) -> pd.DataFrame:
+    """Each scenario after the first minus the first, draw by draw (the same parameter draws and persons
+    in both: paired), per perspective: mean, 5th and 95th percentile, P(difference > 0)."""
+    rows = []
+    base = psas[0]["summary"]
+    for name, psa in zip(names[1:], psas[1:], strict=True):
+        for p in PERSPECTIVES:
+            d = psa["summary"][f"{p}_npv_nok"].to_numpy(dtype=float) - base[f"{p}_npv_nok"].to_numpy(dtype=float)
+            rows.append(
+                {
+                    "scenario": name,
+                    "against": names[0],
+                    "perspective": p,
+                    **stats(d),
+                    "p_difference_positive": float(np.mean(d > 0)),
+                    "draws": int(len(d)),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def psa_draw_rows(psas: list[dict], names: list[str]) -> pd.DataFrame:
+    """Every PSA draw of every scenario: its parameter values and its results (as ``psa_draws.csv``)."""
+    return pd.concat(
+        [
+            pd.concat([psa["sample"], psa["summary"]], axis=1).rename_axis("draw").reset_index().assign(scenario=name)
+            for name, psa in zip(names, psas, strict=True)
+        ],
+        ignore_index=True,
+    )
+
+
 def flow_rows(results: list[dict], names: list[str]) -> pd.DataFrame:
     rows = []
     for name, res in zip(names, results, strict=True):
@@ -72,9 +126,9 @@ def difference_rows(doc: dict, base_name: str) -> pd.DataFrame:
 
 
 def all_tables(
-    results: list[dict], names: list[str], doc: dict | None, meta: dict
+    results: list[dict], names: list[str], doc: dict | None, meta: dict, psas: list[dict] | None = None
 ) -> dict[str, pd.DataFrame]:
-    """Every table shown on the page, for CSV and Excel downloads."""
+    """Every table shown on the page, for CSV and Excel downloads (with the PSA's when it was run)."""
     out = {
         "scenarios": pd.DataFrame(
             [
@@ -86,6 +140,8 @@ def all_tables(
                     "overrides": json.dumps(meta["overrides"][i]),
                     "seed": meta["seed"],
                     "replications": meta["replications"],
+                    "parameter_draws": len(psas[i]["summary"]) if psas else 0,
+                    "conventions": meta.get("conventions", "default"),
                 }
                 for i, (n, r) in enumerate(zip(names, results, strict=True))
             ]
@@ -105,6 +161,11 @@ def all_tables(
             [r["params"].to_frame().assign(scenario=n) for n, r in zip(names, results, strict=True)]
         ),
     }
+    if psas:
+        out["psa_npv_by_perspective"] = psa_npv_rows(psas, names)
+        out["psa_draws"] = psa_draw_rows(psas, names)
+        if len(psas) > 1:
+            out["psa_differences"] = psa_difference_rows(psas, names)
     if doc and doc["difference"]:
         out["differences"] = difference_rows(doc, names[0])
         out["waterfall"] = pd.DataFrame(

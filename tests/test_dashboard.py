@@ -1,8 +1,9 @@
 """The Streamlit dashboard's logic, driven by Streamlit's AppTest (no browser).
 
 The defaults run and show the society NPV in NOK; bad uploads, bad overrides and extreme levers
-give a message in the page, never an exception or a traceback. Few replications keep it quick
-(``NYSJANSE_DASHBOARD_REPLICATIONS``).
+give a message in the page, never an exception or a traceback. The NPV intervals are over PSA parameter
+draws by default (Monte Carlo replications as an option), under a chosen convention set. Few replications
+and draws keep it quick (``NYSJANSE_DASHBOARD_REPLICATIONS``, ``NYSJANSE_DASHBOARD_DRAWS``).
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard" / "app.py")
 NOK = re.compile(r"NOK [+-]?\d[\d,]*(\.\d+)? ?(bn|M|k)?")
+DRAWS = 20
 
 
 @pytest.fixture
 def app(monkeypatch: pytest.MonkeyPatch) -> AppTest:
     monkeypatch.setenv("NYSJANSE_DASHBOARD_REPLICATIONS", "2")
+    monkeypatch.setenv("NYSJANSE_DASHBOARD_DRAWS", str(DRAWS))
     # AppTest runs the script as sys.modules["__main__"]; put the real one back afterwards, or later
     # tests that spawn processes (multiprocessing, Dask) would re-run the dashboard in their children.
     monkeypatch.setitem(sys.modules, "__main__", sys.modules["__main__"])
@@ -54,6 +57,13 @@ def test_page_loads_with_two_default_scenarios(app: AppTest) -> None:
         "scenarios/policy/length_36_months.toml",
     ]
     assert app.slider(key="replications").value == 2
+    assert app.slider(key="draws").value == DRAWS
+    assert app.radio(key="interval").value == "psa"  # what we do not know, by default
+    from model.conventions import convention_names
+
+    assert app.selectbox(key="conventions").options[0].startswith("default")
+    assert app.selectbox(key="conventions").value == "default"
+    assert len(app.selectbox(key="conventions").options) == len(convention_names())
     assert not app.button(key="run").disabled
     assert 'page_title="nysjanse' in Path(APP).read_text(encoding="utf-8")
 
@@ -67,14 +77,41 @@ def test_defaults_run_and_show_society_npv_in_nok(app: AppTest) -> None:
     assert all(NOK.fullmatch(m.value) for m in society), [m.value for m in society]
     assert society[1].delta and society[1].delta.endswith("vs A")
     texts = " ".join(_texts(app))
-    assert "Monte Carlo" in texts and "nysjanse cba" in texts
-    # the perspective table and the differences
+    assert f"90 % interval over {DRAWS} parameter draws: what we do not know" in texts
+    assert "nysjanse cba" in texts
+    # the perspective table and the differences (the paired PSA differences among them)
     frames = [d.value for d in app.dataframe]
     assert any("Society" in f.index for f in frames)
+    assert any("Society" in f.index and any("− A" in c for c in f.columns) and "P(better)" in f.iloc[0, 0]
+               for f in frames)
     # moving back to the same settings is served from the cache, and the results stay on the page
     app.run()
     _assert_clean(app)
-    assert [m.value for m in app.metric if m.label == "Society NPV"] == [m.value for m in society]
+    psa_values = [m.value for m in app.metric if m.label == "Society NPV"]
+    assert psa_values == [m.value for m in society]
+    # the Monte Carlo view: replications at the point values, labelled as simulation noise only
+    app.radio(key="interval").set_value("mc").run()
+    app.button(key="run").click().run()
+    _assert_clean(app)
+    captions = [c.value for c in app.caption]
+    assert sum("90 % Monte Carlo interval over 2 replications: simulation noise only" in c for c in captions) == 2
+    assert not any("parameter draws: what we do not know" in c for c in captions)
+    mc_values = [m.value for m in app.metric if m.label == "Society NPV"]
+    assert len(mc_values) == 2 and mc_values != psa_values  # point parameters vs the mean over draws
+
+
+def test_a_convention_set_reprices_and_default_is_first(app: AppTest) -> None:
+    app.button(key="run").click().run()
+    default = [m.value for m in app.metric if m.label == "Society NPV"]
+    # no_extrapolation: no employment effect beyond the simulated horizon (model/defaults/conventions.toml)
+    app.selectbox(key="conventions").set_value("no_extrapolation").run()
+    assert any("changed since these results" in w.value for w in app.warning)
+    app.button(key="run").click().run()
+    _assert_clean(app)
+    assert not app.error, [e.value for e in app.error]
+    changed = [m.value for m in app.metric if m.label == "Society NPV"]
+    assert len(changed) == 2 and changed[0] != default[0] and changed[1] != default[1]
+    assert any("Analysis conventions: **no_extrapolation**" in i.value for i in app.info)
 
 
 def test_changing_a_lever_marks_results_stale_and_reruns(app: AppTest) -> None:

@@ -93,7 +93,7 @@ def render(tab: Any, c: Any) -> None:
 
                 def report_bytes(res: dict = res, name: str = name) -> bytes:
                     ev = res["evaluation"]
-                    t = torn if torn and torn["hash"] == res["scenario"].hash else None
+                    t = torn if torn and torn["hash"] == (res["scenario"].hash, c.conventions) else None
                     with tempfile.TemporaryDirectory() as tmp:
                         path = Path(tmp) / "report.html"
                         write_html_report(

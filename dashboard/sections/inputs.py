@@ -11,18 +11,33 @@ import streamlit as st
 
 import figures as fg
 from format import GLOSSARY, guard
-from library_calls import SECONDS_PER_REPLICATION, default_replications, preset_info
+from library_calls import (
+    DEFAULT_CONVENTIONS,
+    SECONDS_PER_DRAW,
+    SECONDS_PER_REPLICATION,
+    dashboard_workers,
+    default_draws,
+    default_replications,
+    preset_info,
+)
 from scenario_inputs import MAX_UPLOAD_BYTES, ROOT, _upload_label, base_scenario, build_scenario, lever_panel, preset_keys, scenario_from_upload, settings_toml
+from model.conventions import convention_names, convention_set
 from model.errors import InputError
 from model.runner import scenario_parameters
 from model.scenario import parse_override
 
 DEFAULT_SCENARIOS = ["scenarios/ny_sjanse_2005_2006.toml", "scenarios/policy/length_36_months.toml"]
 MAX_SCENARIOS = 4
+#: The page's two kinds of interval: over parameter draws (the default) or over replications only.
+INTERVALS = {
+    "psa": "What we do not know: parameter draws (PSA)",
+    "mc": "Simulation noise only: replications at the point values",
+}
 
 
-def sidebar() -> tuple[list[str], int, int]:
-    """The sidebar; returns the selected scenario keys, the replications and the seed."""
+def sidebar() -> tuple[list[str], int, int, dict]:
+    """The sidebar; returns the selected scenario keys, the replications, the seed and the analysis
+    settings (``interval``: ``psa`` or ``mc``, ``draws``, ``conventions``)."""
     with st.sidebar:
         st.header("① Scenarios", anchor=False)
         choose_box = st.container()
@@ -104,6 +119,41 @@ def sidebar() -> tuple[list[str], int, int]:
                 help="Root seed: the same seed gives the same persons and draws (as `--seed` in the CLI).",
             )
         )
+        interval = st.radio(
+            "Intervals on the page",
+            list(INTERVALS),
+            format_func=INTERVALS.get,
+            key="interval",
+            help="**Parameter draws (PSA)**: each draw takes every uncertain parameter from its "
+            "distribution (the calibrated ones jointly from the calibration's posterior), and the "
+            "interval and P(NPV > 0) are over the draws — what we do not know, as in `nysjanse cba`. "
+            "**Simulation noise only**: replications at the point values of the parameters (Monte "
+            "Carlo), which says how precisely the model was run, not how sure we are.",
+        )
+        draws = st.slider(
+            "Parameter draws",
+            20,
+            1000,
+            default_draws(),
+            10,
+            key="draws",
+            disabled=interval != "psa",
+            help="Outer draws of the probabilistic sensitivity analysis, each with one replication "
+            "(the same persons in every draw and scenario: common random numbers). About "
+            f"{SECONDS_PER_DRAW:g} s per draw per scenario on one core.",
+        )
+        names = convention_names()
+        conventions = st.selectbox(
+            "Analysis conventions",
+            names,
+            index=names.index(DEFAULT_CONVENTIONS),
+            key="conventions",
+            format_func=lambda n: f"{n}: {convention_set(n).title}",
+            help="Named sets of analysis conventions (model/defaults/conventions.toml, as "
+            "`nysjanse cba --conventions`): the horizon, what is carried beyond it, which costs and "
+            "savings count, the discounting rules. No set changes what is simulated.",
+        )
+        st.caption(convention_set(conventions).description)
         st.divider()
         with st.expander("Norwegian terms", icon=":material/menu_book:"):
             for term, meaning in GLOSSARY.items():
@@ -112,11 +162,12 @@ def sidebar() -> tuple[list[str], int, int]:
             "This page calls the same library functions as the command line (`nysjanse run`, `compare`, "
             "`cba`, `size`); it holds no model logic. Sources: IMDi-rapport 4-2007 and R-109."
         )
-    return selected, replications, seed
+    return selected, replications, seed, {"interval": interval, "draws": int(draws), "conventions": conventions}
 
 
-def levers(selected: list[str], seed: int, replications: int) -> dict:
-    """The lever panels and the Run button; returns the current settings (hashes, seed, replications)."""
+def levers(selected: list[str], seed: int, replications: int, settings: dict) -> dict:
+    """The lever panels and the Run button; returns the current settings (hashes, seed, replications
+    and the analysis ``settings``)."""
     st.subheader("② Scenarios and their levers", anchor=False)
     if not selected:
         st.info(
@@ -182,6 +233,9 @@ def levers(selected: list[str], seed: int, replications: int) -> dict:
     ready = [s for s in specs if s["ok"]]
     all_ok = len(ready) == len(specs)
     estimate = len(ready) * replications * SECONDS_PER_REPLICATION
+    psa = settings["interval"] == "psa"
+    if psa:
+        estimate += len(ready) * settings["draws"] * SECONDS_PER_DRAW / dashboard_workers()
     run_col, note_col = st.columns([1, 3], vertical_alignment="center")
     with run_col:
         clicked = st.button(
@@ -195,8 +249,9 @@ def levers(selected: list[str], seed: int, replications: int) -> dict:
     with note_col:
         if all_ok:
             st.caption(
-                f"{len(ready)} scenario{'s' if len(ready) > 1 else ''} × {replications} replications: about "
-                f"{estimate:.0f} s the first time, instant for settings already run."
+                f"{len(ready)} scenario{'s' if len(ready) > 1 else ''} × {replications} replications"
+                + (f" and {settings['draws']} parameter draws (PSA)" if psa else "")
+                + f": about {estimate:.0f} s the first time, instant for settings already run."
             )
         else:
             st.caption("Fix the message above to run.")
@@ -205,6 +260,7 @@ def levers(selected: list[str], seed: int, replications: int) -> dict:
         "hashes": [s["scenario"].hash for s in ready],
         "seed": seed,
         "replications": replications,
+        **settings,
     }
     if clicked and all_ok:
         st.session_state["last"] = {

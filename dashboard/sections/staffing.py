@@ -69,14 +69,15 @@ def render(tab: Any, c: Any) -> None:
                     "the admission decision to the start is within the limit for the chosen share; then prices "
                     "the answer ± 2 advisers. Takes from seconds to about a minute."
                 )
-                skey = (results[s_pick]["scenario"].hash, last["seed"], size_reps, weeks, level_)
+                original = c.originals[s_pick]  # as entered: the cached call applies the conventions
+                skey = (original.hash, c.conventions, last["seed"], size_reps, weeks, level_)
                 if st.button("Size the staff", key="size_run"):
                     st.session_state["sizing"] = skey
                 if st.session_state.get("sizing") == skey:
                     sized_doc = run_with_bar(
                         "Staff sizing",
                         sizing_cached,
-                        (*skey, results[s_pick]["scenario"]),
+                        (*skey, original),
                         Progress(60),
                     )
                     a, b = st.columns(2)

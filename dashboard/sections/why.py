@@ -117,7 +117,8 @@ def render(tab: Any, c: Any) -> None:
                 len(t_names) - n_beh
             ) * 0.1 * inner
             go_t = c3.button(f"Run tornado (~{est:.0f} s)", key="tornado_run", width="stretch")
-            tkey = (res_t["scenario"].hash, last["seed"], inner, t_names)
+            original = c.originals[t_pick]  # as entered: the cached call applies the conventions
+            tkey = (original.hash, c.conventions, last["seed"], inner, t_names)
             if go_t:
                 st.session_state["tornado"] = tkey
             if st.session_state.get("tornado") == tkey:
@@ -125,11 +126,11 @@ def render(tab: Any, c: Any) -> None:
                 table_t, base_npv = run_with_bar(
                     f"Tornado: {len(t_names)} parameters × 2",
                     tornado_cached,
-                    (*tkey, res_t["scenario"]),
+                    (*tkey, original),
                     prog,
                 )
                 st.session_state["tornado_result"] = {
-                    "hash": tkey[0],
+                    "hash": (res_t["scenario"].hash, c.conventions),
                     "table": table_t,
                     "base": base_npv,
                 }
