@@ -32,7 +32,7 @@ if str(HERE) not in sys.path:
 from format import CSS, G, guard  # noqa: E402
 from library_calls import comparison, run_psas, run_scenarios  # noqa: E402
 from page_tables import npv_rows, psa_difference_rows, psa_npv_rows  # noqa: E402
-from sections import assumptions, downloads, flows, inputs, over_time, overview, staffing, why  # noqa: E402
+from sections import answer, assumptions, downloads, flows, inputs, over_time, overview, staffing, why  # noqa: E402
 
 from model.compare import KEY_ASSUMPTIONS, ScenarioRun  # noqa: E402
 
@@ -128,6 +128,13 @@ interval_note = (
 if conventions != "default":
     interval_note += f" Analysis conventions: **{conventions}** (model/defaults/conventions.toml)."
 
+context = types.SimpleNamespace(results=results, names=names, doc=doc, npv=npv, n_rep=n_rep, last=last,
+                                mc_note=mc_note, all_key_names=all_key_names, psas=psas, psa_diff=psa_diff,
+                                interval_label=interval_label, interval_note=interval_note,
+                                conventions=conventions, originals=last["scenarios"])
+# The answer goes first but is written last: the tabs may add to its numbers (the tornado, once run).
+answer_box = st.container()
+
 tabs = st.tabs(
     [
         ":material/payments: Overview",
@@ -140,9 +147,7 @@ tabs = st.tabs(
     ]
 )
 
-context = types.SimpleNamespace(results=results, names=names, doc=doc, npv=npv, n_rep=n_rep, last=last,
-                                mc_note=mc_note, all_key_names=all_key_names, psas=psas, psa_diff=psa_diff,
-                                interval_label=interval_label, interval_note=interval_note,
-                                conventions=conventions, originals=last["scenarios"])
 for tab, section in zip(tabs, (overview, flows, over_time, why, staffing, assumptions, downloads), strict=True):
     section.render(tab, context)
+with answer_box:
+    answer.render(context)

@@ -100,6 +100,31 @@ def test_defaults_run_and_show_society_npv_in_nok(app: AppTest) -> None:
     assert len(mc_values) == 2 and mc_values != psa_values  # point parameters vs the mean over draws
 
 
+def test_the_plain_language_answer_is_on_top_and_follows_the_numbers(app: AppTest) -> None:
+    app.button(key="run").click().run()
+    _assert_clean(app)
+    answers = [m.value for m in app.markdown if "For society the programme" in m.value]
+    assert len(answers) == 2, answers
+    captions = [c.value for c in app.caption if "parameter draws: what we do not know" in c.value]
+    cards = [m.value for m in app.metric if m.label == "Society NPV"]
+    for text, caption, card in zip(answers, captions, cards, strict=True):
+        assert "per participant" in text and f"(90 % interval over {DRAWS} parameter draws:" in text
+        # the probability is the one in the overview card; the verb follows the sign of the NPV (these
+        # scenarios are far from zero: a mean per participant and a mean total of the same sign)
+        p = re.search(r"P\(NPV > 0\) = (\d+) %", caption).group(1)
+        assert f"the probability that it pays is {p} %" in text or (p == "0" and "below 1 %" in text)
+        verb = "programme costs NOK" if card.startswith("NOK -") else "programme returns NOK"
+        assert verb in text
+        assert ("programme returns NOK" in text) != ("programme costs NOK" in text)
+    assert "most sensitive to" not in " ".join(answers)
+    app.button(key="tornado_run").click().run()
+    _assert_clean(app)
+    answers = [m.value for m in app.markdown if "For society the programme" in m.value]
+    table = app.session_state["tornado_result"]["table"]
+    top = table.loc[table["swing"].idxmax(), "parameter"]
+    assert sum(f"most sensitive to `{top}`" in a for a in answers) == 1  # the tornado's scenario only
+
+
 def test_a_convention_set_reprices_and_default_is_first(app: AppTest) -> None:
     app.button(key="run").click().run()
     default = [m.value for m in app.metric if m.label == "Society NPV"]
