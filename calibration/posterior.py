@@ -71,7 +71,7 @@ Z_CLIP = 8.0  # |z| beyond this maps to the prior's 1e-15 tails: clipped so that
 class Settings:
     """How hard the fit works."""
 
-    simulations: int = 8000
+    simulations: int = 16000
     draws: int = 1000
     predictive_draws: int = 400  # posterior draws × 1 replication each for the predictive check
     hidden_features: int = 64
