@@ -30,9 +30,11 @@ if str(HERE) not in sys.path:
 
 # The page is run as a script: its own folder goes first on the path, so the sections import as modules.
 from format import CSS, G, guard  # noqa: E402
-from library_calls import comparison, run_psas, run_scenarios  # noqa: E402
+from library_calls import comparison, run_psas, run_scenarios, run_vois  # noqa: E402
 from page_tables import npv_rows, psa_difference_rows, psa_npv_rows  # noqa: E402
-from sections import answer, assumptions, downloads, flows, inputs, over_time, overview, staffing, why  # noqa: E402
+from sections import (  # noqa: E402
+    answer, assumptions, downloads, find_out, flows, inputs, over_time, overview, staffing, why,
+)
 
 from model.compare import KEY_ASSUMPTIONS, ScenarioRun  # noqa: E402
 
@@ -96,6 +98,10 @@ with guard("The simulation") as ok:
     last.setdefault("seconds", time.perf_counter() - t_run)
 if not ok["ok"] or not results:
     st.stop()
+voi: list[dict | None] = [None] * len(results)
+if psas and last.get("voi"):
+    with guard("The value of information"):
+        voi = [find_out.digest(v) for v in run_vois(last["scenarios"], psas, last["seed"], last["draws"], conventions)]
 
 names = [r["scenario"].name for r in results]
 n_rep = last["replications"]
@@ -131,7 +137,7 @@ if conventions != "default":
 context = types.SimpleNamespace(results=results, names=names, doc=doc, npv=npv, n_rep=n_rep, last=last,
                                 mc_note=mc_note, all_key_names=all_key_names, psas=psas, psa_diff=psa_diff,
                                 interval_label=interval_label, interval_note=interval_note,
-                                conventions=conventions, originals=last["scenarios"])
+                                conventions=conventions, originals=last["scenarios"], voi=voi)
 # The answer goes first but is written last: the tabs may add to its numbers (the tornado, once run).
 answer_box = st.container()
 
@@ -141,13 +147,14 @@ tabs = st.tabs(
         ":material/account_tree: Flows",
         ":material/show_chart: Over time",
         ":material/waterfall_chart: Why the difference",
+        ":material/lightbulb: What to find out next",
         ":material/groups: Staffing",
         ":material/fact_check: Assumptions",
         ":material/download: Downloads",
     ]
 )
 
-for tab, section in zip(tabs, (overview, flows, over_time, why, staffing, assumptions, downloads), strict=True):
+for tab, section in zip(tabs, (overview, flows, over_time, why, find_out, staffing, assumptions, downloads), strict=True):
     section.render(tab, context)
 with answer_box:
     answer.render(context)

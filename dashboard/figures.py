@@ -441,6 +441,33 @@ def _wrap(text: str, width: int = 16) -> str:
     return "<br>".join([*lines, line])
 
 
+def evppi_bars(rows: pd.DataFrame) -> go.Figure:
+    """What to find out next: the EVPPI of each parameter group (society), NOK million, one bar per
+    scenario, the groups ranked by their largest EVPPI.
+
+    ``rows``: scenario, group (a label), evppi_nok, evpi_nok.
+    """
+    order = rows.groupby("group", sort=False)["evppi_nok"].max().sort_values().index.tolist()
+    fig = go.Figure()
+    for i, (name, df) in enumerate(rows.groupby("scenario", sort=False)):
+        df = df.set_index("group").reindex(order)
+        fig.add_trace(
+            go.Bar(
+                y=[_wrap(g, 28) for g in order],
+                x=df["evppi_nok"] / 1e6,
+                orientation="h",
+                name=name,
+                marker_color=color(i),
+                customdata=df[["evpi_nok"]].to_numpy() / 1e6,
+                hovertemplate="%{y}: NOK %{x:,.2f} M (EVPI of all parameters: NOK %{customdata[0]:,.2f} M)"
+                "<extra>" + name + "</extra>",
+            )
+        )
+    fig.update_layout(barmode="group", bargap=0.25)
+    fig.update_xaxes(title="EVPPI for society, NOK million per cohort", tickformat=",.1f", rangemode="tozero")
+    return _style(fig, 150 + 40 * len(order))
+
+
 def tornado_figure(table: pd.DataFrame, base_npv: float, top: int = 15) -> go.Figure:
     """One-way sensitivity of the society NPV: each parameter at its 5th and 95th percentile."""
     t = table.head(top).iloc[::-1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import dataclasses
+import importlib.util
 import multiprocessing as mp
 import os
 import sys
@@ -41,6 +42,8 @@ SECONDS_PER_REPLICATION = 0.5  # national scenario incl. economics, one core
 #: benchmarks/harness.py (dashboard_psa_rerun_seconds) on 2 cores: about 0.025 s of one core per draw.
 SECONDS_PER_DRAW = 0.025
 DEFAULT_CONVENTIONS = "default"
+#: The value of information needs model.voi (EVPI/EVPPI by the Strong-Oakley-Brennan regression).
+VOI_AVAILABLE = importlib.util.find_spec("model.voi") is not None
 
 
 def default_replications() -> int:
@@ -275,6 +278,19 @@ def psa_cached(
     }
 
 
+@st.cache_data(show_spinner=False, max_entries=24)
+def voi_cached(
+    scenario_hash: str, conventions: str, seed: int, draws: int, _scenario: Scenario, _psa: dict
+) -> dict:
+    """``model.voi.value_of_information`` (as ``nysjanse cba``) of the society NPV on the page's PSA draws
+    of the scenario (:func:`psa_cached` with the same key): EVPI, EVPPI per parameter group and of the
+    single parameters with the largest EVPPI."""
+    from model.voi import value_of_information
+
+    scen, params = prepared(_scenario, conventions)
+    return value_of_information(_psa["sample"], _psa["summary"], scen, params, perspectives=("society",))
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def comparison(
     hashes: tuple[str, ...], seed: int, replications: int, _runs: list[ScenarioRun]
@@ -393,6 +409,35 @@ def run_psas(
         status.update(
             label=f"PSA of {n} scenario{'s' if n > 1 else ''} × {draws} parameter draws in "
             f"{time.perf_counter() - t0:.1f} s (cached)",
+            state="complete",
+            expanded=False,
+        )
+    return out
+
+
+def run_vois(
+    scenarios: list[Scenario], psas: list[dict], seed: int, draws: int, conventions: str = DEFAULT_CONVENTIONS
+) -> list[dict]:
+    """Every scenario's value of information (:func:`voi_cached`) on its PSA, with a status while fitting."""
+    out: list[dict] = []
+    status = None
+    t0 = time.perf_counter()
+    for i, (s, psa) in enumerate(zip(scenarios, psas, strict=True)):
+        future = in_worker(voi_cached, s.hash, conventions, seed, draws, s, psa)
+        try:
+            out.append(future.result(timeout=0.05))
+            continue
+        except TimeoutError:
+            pass
+        if status is None:
+            status = st.status("Value of information: fitting the EVPPI regressions …", expanded=False)
+        with status:
+            st.caption(f"{fg.LETTERS[i]} · {s.name}")
+        out.append(future.result())
+    if status is not None:
+        status.update(
+            label=f"Value of information of {len(scenarios)} scenario{'s' if len(scenarios) > 1 else ''} "
+            f"in {time.perf_counter() - t0:.1f} s (cached)",
             state="complete",
             expanded=False,
         )

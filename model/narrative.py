@@ -138,6 +138,7 @@ def plain_language_answer(
     sensitivity: Sequence[tuple[str, float]] | Mapping[str, float] | None = None,
     sensitivity_measure: str = "tornado",
     worth_finding_out: Sequence[tuple[str, float]] | Mapping[str, float] | None = None,
+    worth_unit: str = "",
     perspective: str = "society",
     unit: str = "per participant",
     subject: str = "the programme",
@@ -151,11 +152,12 @@ def plain_language_answer(
             percentile, the interval.
         prob_npv_positive: P(NPV > 0) over the draws; its clause says the number and a verbal label.
         sensitivity: ``(parameter, value)`` pairs (or a mapping); the largest value is the parameter the
-            answer is most sensitive to. ``sensitivity_measure``: ``tornado`` (the values are NPV swings
-            across the parameter's 90 % range, NOK) or ``evppi`` (single-parameter EVPPIs, NOK).
+            answer is most sensitive to (left out if the largest is not positive: nothing moves it).
+            ``sensitivity_measure``: ``tornado`` (the values are NPV swings across the parameter's 90 %
+            range, NOK) or ``evppi`` (single-parameter EVPPIs, NOK).
         worth_finding_out: ``(uncertainty, EVPPI)`` pairs, e.g. parameter groups; the largest is the thing
             most worth finding out; if every value is zero, the paragraph says that no study would change
-            the decision.
+            the decision. ``worth_unit``: what the EVPPI is per (e.g. ``per cohort``).
         perspective: the perspective of the NPV (``society``, ``state``, ``municipality``, ``participant``).
         unit: what the NPV is per (``per participant``; ``""`` for a total).
         subject: what is evaluated.
@@ -182,7 +184,7 @@ def plain_language_answer(
             raise ValueError(f"prob_npv_positive must be a probability, not {p}")
         clauses.append(f"the probability that it pays is {_pct(p)} ({probability_label(p)})")
     top = _largest(sensitivity)
-    if top is not None:
+    if top is not None and top[1] > 0:
         name, value = top
         clauses.append(
             f"the answer is most sensitive to {name} ("
@@ -195,7 +197,7 @@ def plain_language_answer(
         if value > 0:
             clauses.append(
                 f"the thing most worth finding out is {name} (the expected value of perfect information on it "
-                f"is {nok(value)})"
+                f"is {nok(value)}{' ' + worth_unit if worth_unit else ''})"
             )
         else:
             clauses.append(

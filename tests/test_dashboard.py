@@ -125,6 +125,33 @@ def test_the_plain_language_answer_is_on_top_and_follows_the_numbers(app: AppTes
     assert sum(f"most sensitive to `{top}`" in a for a in answers) == 1  # the tornado's scenario only
 
 
+def test_what_to_find_out_next_is_on_the_page_and_in_the_answer(app: AppTest) -> None:
+    pytest.importorskip("model.voi")
+    assert app.toggle(key="voi").value is True
+    app.button(key="run").click().run()
+    _assert_clean(app)
+    assert not app.error, [e.value for e in app.error]
+    markdown = [m.value for m in app.markdown]
+    assert any("What to find out next" in m for m in markdown)
+    voi_readings = [m for m in markdown if "perfect information on every parameter would be worth" in m]
+    answers = [m for m in markdown if "For society the programme" in m]
+    assert len(voi_readings) == 2 and len(answers) == 2
+    for reading_, answer_ in zip(voi_readings, answers, strict=True):
+        top = re.search(r"the group most worth finding out is <b>(.+?)</b>", reading_)
+        if top:  # the answer names the same group as the chart's reading
+            assert f"the thing most worth finding out is {top.group(1)} (" in answer_
+            assert "per cohort)" in answer_
+        else:
+            assert "no group is worth paying to resolve" in reading_
+            assert "no uncertainty is worth paying to resolve" in answer_
+    # switched off: no value of information, and the answer has no such clause
+    app.toggle(key="voi").set_value(False).run()
+    app.button(key="run").click().run()
+    _assert_clean(app)
+    assert not any("worth finding out" in m.value or "worth paying" in m.value for m in app.markdown
+                   if "For society the programme" in m.value)
+
+
 def test_a_convention_set_reprices_and_default_is_first(app: AppTest) -> None:
     app.button(key="run").click().run()
     default = [m.value for m in app.metric if m.label == "Society NPV"]

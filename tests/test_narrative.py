@@ -57,9 +57,12 @@ def test_the_most_sensitive_and_the_most_worth_finding_out_are_the_largest() -> 
     assert "most sensitive to b (the expected value of knowing it exactly is NOK 3)" in text
     assert "the thing most worth finding out is the follow-up effect" in text
     assert "NOK 450,000" in text and "counterfactual" not in text
-    nothing = plain_language_answer(1e4, worth_finding_out={"x": 0.0, "y": 0.0})
+    assert "is NOK 450,000 per cohort)" in plain_language_answer(1e4, worth_finding_out=evppi, worth_unit="per cohort")
+    nothing = plain_language_answer(1e4, sensitivity={"a": 0.0}, sensitivity_measure="evppi",
+                                    worth_finding_out={"x": 0.0, "y": 0.0})
     assert "no uncertainty is worth paying to resolve" in nothing
     assert "most worth finding out" not in nothing
+    assert "sensitive" not in nothing  # a largest EVPPI (or swing) of zero: nothing moves the answer
     with pytest.raises(ValueError):
         plain_language_answer(1.0, sensitivity_measure="sobol")
 

@@ -40,12 +40,13 @@ def inputs_for(i: int, c: Any) -> dict:
     if torn and torn["hash"] == (res["scenario"].hash, c.conventions):
         args["sensitivity"] = {f"`{r.parameter}`": r.swing for r in torn["table"].itertuples()}
         args["sensitivity_measure"] = "tornado"
-    voi = (getattr(c, "voi", None) or [None] * len(c.results))[i]
+    voi = c.voi[i]
     if voi:
         if "sensitivity" not in args and voi.get("single"):
             args["sensitivity"] = voi["single"]
             args["sensitivity_measure"] = "evppi"
         args["worth_finding_out"] = voi.get("groups")
+        args["worth_unit"] = "per cohort"
     return args
 
 
@@ -54,7 +55,8 @@ def render(c: Any) -> None:
         for i, name in enumerate(c.names):
             text = plain_language_answer(**inputs_for(i, c))
             st.markdown(f"{tag(i)} **{name}.** {text}", unsafe_allow_html=True)
-        if not st.session_state.get("tornado_result"):
+        if not st.session_state.get("tornado_result") and not any(c.voi):
             st.caption(
-                "Run the tornado under *Why the difference* to add what the answer is most sensitive to."
+                "Run the tornado under *Why the difference* (or switch on the value of information) to add "
+                "what the answer is most sensitive to."
             )

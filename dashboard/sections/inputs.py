@@ -15,6 +15,7 @@ from library_calls import (
     DEFAULT_CONVENTIONS,
     SECONDS_PER_DRAW,
     SECONDS_PER_REPLICATION,
+    VOI_AVAILABLE,
     dashboard_workers,
     default_draws,
     default_replications,
@@ -142,6 +143,15 @@ def sidebar() -> tuple[list[str], int, int, dict]:
             "(the same persons in every draw and scenario: common random numbers). About "
             f"{SECONDS_PER_DRAW:g} s per draw per scenario on one core.",
         )
+        voi = st.toggle(
+            "Value of information (what to find out next)",
+            value=VOI_AVAILABLE,
+            key="voi",
+            disabled=interval != "psa" or not VOI_AVAILABLE,
+            help="EVPI and EVPPI of the society NPV on the parameter draws (model.voi, as `nysjanse cba`): "
+            "which uncertainty would be worth resolving before deciding. A regression on the draws; a few "
+            "seconds per scenario.",
+        )
         names = convention_names()
         conventions = st.selectbox(
             "Analysis conventions",
@@ -162,7 +172,12 @@ def sidebar() -> tuple[list[str], int, int, dict]:
             "This page calls the same library functions as the command line (`nysjanse run`, `compare`, "
             "`cba`, `size`); it holds no model logic. Sources: IMDi-rapport 4-2007 and R-109."
         )
-    return selected, replications, seed, {"interval": interval, "draws": int(draws), "conventions": conventions}
+    return selected, replications, seed, {
+        "interval": interval,
+        "draws": int(draws),
+        "voi": bool(voi) and interval == "psa",
+        "conventions": conventions,
+    }
 
 
 def levers(selected: list[str], seed: int, replications: int, settings: dict) -> dict:
