@@ -109,7 +109,7 @@ doc: dict | None = None
 if len(results) > 1:
     with guard("Comparing the scenarios"):
         runs = [ScenarioRun(r["scenario"], r["params"], r["evaluation"]) for r in results]
-        doc = comparison(tuple(last["hashes"]), last["seed"], n_rep, runs)
+        doc = comparison(tuple(last["hashes"]), conventions, last["seed"], n_rep, runs)
 npv = psa_npv_rows(psas, names) if psas else npv_rows(results, names)
 psa_diff = psa_difference_rows(psas, names) if len(psas) > 1 else None
 all_key_names = sorted({n for names_ in KEY_ASSUMPTIONS.values() for n in names_})

@@ -293,7 +293,7 @@ def voi_cached(
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def comparison(
-    hashes: tuple[str, ...], seed: int, replications: int, _runs: list[ScenarioRun]
+    hashes: tuple[str, ...], conventions: str, seed: int, replications: int, _runs: list[ScenarioRun]
 ) -> dict:
     """``model.compare.compare_runs``: differences with intervals and ΔNPV waterfalls."""
     return compare_runs(_runs, seed, replications)

@@ -155,6 +155,13 @@ def test_what_to_find_out_next_is_on_the_page_and_in_the_answer(app: AppTest) ->
 def test_a_convention_set_reprices_and_default_is_first(app: AppTest) -> None:
     app.button(key="run").click().run()
     default = [m.value for m in app.metric if m.label == "Society NPV"]
+
+    def mc_differences() -> list[str]:  # the Monte Carlo differences table (model.compare), its values
+        frames = [d.value for d in app.dataframe if "Δ years in work per participant" in d.value.index]
+        assert len(frames) == 1
+        return frames[0].to_numpy().ravel().tolist()
+
+    default_differences = mc_differences()
     # no_extrapolation: no employment effect beyond the simulated horizon (model/defaults/conventions.toml)
     app.selectbox(key="conventions").set_value("no_extrapolation").run()
     assert any("changed since these results" in w.value for w in app.warning)
@@ -164,6 +171,8 @@ def test_a_convention_set_reprices_and_default_is_first(app: AppTest) -> None:
     changed = [m.value for m in app.metric if m.label == "Society NPV"]
     assert len(changed) == 2 and changed[0] != default[0] and changed[1] != default[1]
     assert any("Analysis conventions: **no_extrapolation**" in i.value for i in app.info)
+    changed_differences = mc_differences()
+    assert changed_differences[0] != default_differences[0]  # Δ NPV for society: re-priced, not from the cache
 
 
 def test_changing_a_lever_marks_results_stale_and_reruns(app: AppTest) -> None:
