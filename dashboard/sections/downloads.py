@@ -20,7 +20,7 @@ def render(tab: Any, c: Any) -> None:
     mc_note, all_key_names = c.mc_note, c.all_key_names
     with tab, guard("Preparing the downloads"):
         st.markdown("#### Take the results with you")
-        tables = all_tables(results, names, doc, last)
+        tables = all_tables(results, names, doc, last, c.psas)
         c1, c2 = st.columns(2, gap="large")
         with c1:
             st.markdown("**Tables shown on this page**")
@@ -57,6 +57,8 @@ def render(tab: Any, c: Any) -> None:
                     files=["nysjanse_dashboard.xlsx"] + [f"{t}.csv" for t in tables],
                     extra={
                         "replications": n_rep,
+                        "parameter_draws": len(c.psas[0]["summary"]) if c.psas else 0,
+                        "conventions": c.conventions,
                         "overrides": {names[i]: o for i, o in enumerate(last["overrides"])},
                         "interface": "streamlit dashboard",
                     },
@@ -88,7 +90,7 @@ def render(tab: Any, c: Any) -> None:
                         started=last["started"],
                         seconds=float(res["seconds"]),
                         files=["report.html", "cba.xlsx"],
-                        extra={"replications": n_rep, "interface": "streamlit dashboard"},
+                        extra={"replications": n_rep, "conventions": c.conventions, "interface": "streamlit dashboard"},
                     )
 
                 def report_bytes(res: dict = res, name: str = name) -> bytes:
