@@ -8,7 +8,9 @@ A thin shell over the library (no model logic here): scenarios are loaded and va
 
 The NPV intervals and P(NPV > 0) are by default over a probabilistic sensitivity analysis (parameter
 draws × one replication each, common random numbers: ``model.uncertainty``), the Monte Carlo view
-(replications at the point values) is an option. Settings read from the environment / URL:
+(replications at the point values) is an option; the value of information (``model.voi``) and the
+analysis convention sets (``model.conventions``) are on the page, and a plain-language answer
+(``model.narrative``) heads the results. Settings read from the environment / URL:
 ``NYSJANSE_DASHBOARD_REPLICATIONS`` or ``?replications=N`` (the default number of replications, 10);
 ``NYSJANSE_DASHBOARD_DRAWS`` or ``?draws=N`` (the default PSA draws, 200); ``NYSJANSE_DASHBOARD_WORKERS`` (processes that simulate
 replications in parallel; default: the machine's CPUs, at most 8; 1 = in the page's process).
