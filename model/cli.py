@@ -461,7 +461,7 @@ def cba(
     finally:
         if executor is not None:
             executor.shutdown()
-    doc = cba_document(scen, params, base, psa, torn, draws=draws, inner=inner, seed=seed)
+    doc = cba_document(scen, params, base, psa, torn, draws=draws, inner=inner, seed=seed, sample=sample)
     doc["conventions"] = conventions
     pl = perspective_ledger(base.mean_effects(), base.policy, params)
     with atomic_dir(out) as tmp:
@@ -488,6 +488,7 @@ def cba(
             tornado=torn,
             tornado_base_npv_nok=torn_base,
             title=f"{scen.name}: social cost-benefit analysis",
+            voi=doc,
         )
         write_json(tmp / "manifest.json", man)
     print_cba_summary(doc, scen.name)

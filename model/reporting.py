@@ -33,11 +33,16 @@ def cba_document(
     draws: int,
     inner: int,
     seed: int,
+    sample: pd.DataFrame | None = None,
 ) -> dict:
     """The content of ``cba.json``.
 
     Intervals are over the PSA draws (each draw: the mean of its inner replications), i.e. parameter
-    uncertainty; ``base_case`` is the point-value result.
+    uncertainty; ``base_case`` is the point-value result. With ``sample`` (the PSA parameter draws, the rows
+    of ``psa.summary``) the document also holds the value of information of the decision "run the
+    programme or not" per perspective (:func:`model.voi.value_of_information`): ``evpi_nok``,
+    ``evpi_standard_error_nok``, ``evppi`` (groups and top single parameters; every ``evppi_nok`` ≤ its
+    perspective's ``evpi_nok``), ``voi_population`` and ``voi_draws``.
     """
     s = psa.summary
     base_row = summary_row(base)
@@ -92,4 +97,8 @@ def cba_document(
         ]
         doc["tornado_base_npv_nok"] = float(base_row["society_npv_nok"])
     doc["parameters_graded"] = len(params.graded())
+    if sample is not None:
+        from model.voi import value_of_information
+
+        doc.update(value_of_information(sample, s, scenario, params))
     return doc

@@ -174,3 +174,37 @@ def test_value_of_information_document():
     assert pop["cohorts"] == 5 and pop["annuity_factor"] == pytest.approx(factor)
     assert pop["evpi_nok"]["society"] == pytest.approx(doc["evpi_nok"]["society"] * factor)
     assert 4 < factor < 5  # five cohorts at 4 %
+
+
+def test_report_shows_what_to_find_out_next(tmp_path):
+    """report.html gains the ranked EVPPI figure only when given the value of information; the society
+    entries are the bars, ranked, and the reading names the largest."""
+    from model.economics import EconomicPolicy, arm_effects, build_ledger, evaluate, write_html_report
+    from model.economics.report import _voi_figure
+    from model.economics.synthetic import scripted_tables
+    from model.parameters import default_parameters
+
+    params = default_parameters()
+    persons, pm, ev = scripted_tables(n_reps=2, n_months=24)
+    policy = EconomicPolicy(price_year=2025, analysis_horizon_years=10, staff_fte_by_month={"2006-01-01": 1.0})
+    evaluation = evaluate(arm_effects(build_ledger(persons, pm, ev, policy, params)), policy, params)
+    entry = {"method": voi.METHOD_GAM, "kind": "parameter", "group": None}
+    doc = {
+        "evpi_nok": {"society": 5e6, "state": 1e6},
+        "evppi": [
+            {**entry, "parameters": ["jobs.loss_hazard_per_year"], "perspective": "society", "evppi_nok": 3e6},
+            {**entry, "parameters": ["jobs.loss_hazard_per_year", "jobs.p_full_time"], "perspective": "society",
+             "evppi_nok": 4e6, "kind": "group", "group": "job_retention"},
+            {**entry, "parameters": ["wages.part_time_fraction"], "perspective": "state", "evppi_nok": 9e5},
+        ],
+        "voi_population": {"cohorts": 10, "discounting": "r109_2014", "evpi_nok": {"society": 4.2e7}, "assumption": "ten cohorts"},
+        "voi_draws": 100,
+    }
+    fig, reading = _voi_figure(doc)
+    assert list(fig.data[0].y) == ["job retention"] and list(fig.data[1].y) == ["jobs.loss_hazard_per_year"]
+    assert list(fig.data[0].x) == [4.0] and list(fig.data[1].x) == [3.0]  # NOK million, society only
+    assert "job retention" in reading and "42" in reading
+    with_voi = write_html_report(tmp_path / "a.html", evaluation=evaluation, params=params, voi=doc).read_text(encoding="utf-8")
+    without = write_html_report(tmp_path / "b.html", evaluation=evaluation, params=params).read_text(encoding="utf-8")
+    assert "What to find out next" in with_voi and "What to find out next" not in without
+    assert with_voi.count("Plotly.newPlot") == without.count("Plotly.newPlot") + 1

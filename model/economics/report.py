@@ -494,6 +494,68 @@ def _sobol_figure(sobol: pd.DataFrame) -> tuple[Any, str]:
     return fig, reading
 
 
+def _voi_figure(voi: Mapping[str, Any]) -> tuple[Any, str]:
+    """"What to find out next": the society EVPPI of the groups and the top single parameters, ranked,
+    with the EVPI as a reference line."""
+    import plotly.graph_objects as go
+
+    evpi = float(voi.get("evpi_nok", {}).get("society", 0.0))
+    rows = [
+        {
+            "label": (e.get("group") or e["parameters"][0]).replace("_", " ") if e.get("kind") == "group" else e["parameters"][0],
+            "kind": e.get("kind", "parameter"),
+            "evppi": float(e["evppi_nok"]),
+            "parameters": ", ".join(e["parameters"]),
+            "method": e.get("method", ""),
+        }
+        for e in voi.get("evppi", [])
+        if e.get("perspective") == "society"
+    ]
+    t = pd.DataFrame(rows, columns=["label", "kind", "evppi", "parameters", "method"]).sort_values("evppi")
+    fig = go.Figure()
+    for kind, name, color in (("group", "group of parameters", "#4a7bd0"), ("parameter", "single parameter", "#9bb7e6")):
+        sub = t[t["kind"] == kind]
+        fig.add_trace(
+            go.Bar(
+                y=sub["label"],
+                x=sub["evppi"] / 1e6,
+                orientation="h",
+                name=name,
+                marker_color=color,
+                customdata=np.stack([sub["parameters"], sub["method"]], axis=1) if len(sub) else None,
+                hovertemplate="%{y}: EVPPI %{x:.2f} M NOK<br>%{customdata[0]}<br>%{customdata[1]}<extra></extra>",
+            )
+        )
+    fig.add_vline(x=evpi / 1e6, line_dash="dash", line_color="black", annotation_text="EVPI (everything known)", annotation_position="top")
+    fig.update_layout(
+        title="What to find out next: value of resolving each uncertainty before deciding (society, per cohort)",
+        xaxis_title="expected value of perfect information, NOK million per cohort",
+        yaxis={"categoryorder": "array", "categoryarray": list(t["label"])},
+        barmode="overlay",
+        height=max(320, 26 * len(t) + 140),
+        margin={"l": 330, "r": 20, "t": 60, "b": 50},
+    )
+    pop = voi.get("voi_population", {})
+    pop_text = (
+        f" Over {pop['cohorts']} cohorts (discounted, {pop.get('discounting', '')}) the EVPI is "
+        f"{_fmt_nok(pop['evpi_nok']['society'])}."
+        if pop.get("evpi_nok") and "society" in pop["evpi_nok"]
+        else ""
+    )
+    if evpi <= 0:
+        reading = "For society the decision is the same in every PSA draw: no further information would change it." + pop_text
+    elif len(t):
+        top = t.iloc[-1]
+        reading = (
+            f"Knowing everything before deciding would be worth {_fmt_nok(evpi)} per cohort to society; "
+            f"of the uncertainties, resolving {top['label']} is worth the most ({_fmt_nok(top['evppi'])})."
+            + pop_text
+        )
+    else:
+        reading = f"EVPI {_fmt_nok(evpi)} per cohort; no parameter varied." + pop_text
+    return fig, reading
+
+
 def write_html_report(
     path: Path | str,
     *,
@@ -505,12 +567,13 @@ def write_html_report(
     sobol: pd.DataFrame | None = None,
     tornado_base_npv_nok: float | None = None,
     title: str = "Ny sjanse – social cost-benefit analysis",
+    voi: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write a self-contained HTML report (plotly.js embedded once, no network needed to view it).
 
     Sections: perspective table, public-budget measures, NPV distributions per perspective, net
     effect by year (if ``perspective_ledger``), tornado (if ``tornado``), Sobol indices (if
-    ``sobol``), the parameter registry and the manifest. Each figure has a one-sentence reading
+    ``sobol``), what to find out next (if ``voi``), the parameter registry and the manifest. Each figure has a one-sentence reading
     under it.
 
     Args:
@@ -526,6 +589,9 @@ def write_html_report(
         tornado_base_npv_nok: the base-case NPV the tornado bars start from; default: the mean
             society NPV.
         title: the page title.
+        voi: the value of information (:func:`model.voi.value_of_information`, or a ``cba.json``
+            document holding its keys); if given with ``evppi`` entries, the figure "What to find out
+            next" (society EVPPI of the groups and top parameters, EVPI as a reference line).
 
     Returns:
         The path written.
@@ -599,6 +665,21 @@ def write_html_report(
             "<h2>Global sensitivity (Sobol)</h2>"
             + fig_html(fig)
             + f"<p class='reading'>{html.escape(reading)}</p>"
+        )
+    if voi is not None and voi.get("evppi"):
+        fig, reading = _voi_figure(voi)
+        sections.append(
+            "<h2>What to find out next</h2>"
+            + fig_html(fig)
+            + f"<p class='reading'>{html.escape(reading)}</p>"
+            + "<p class='meta'>"
+            + html.escape(
+                "Expected value of partial perfect information (EVPPI) of the decision to run the programme, "
+                "by the regression method of Strong, Oakley & Brennan (2014) on the PSA draws; "
+                f"{voi.get('voi_draws', '')} draws. "
+                + str(voi.get("voi_population", {}).get("assumption", ""))
+            )
+            + "</p>"
         )
     reg = params.to_frame()[
         ["parameter", "value", "unit", "source", "low", "high", "distribution", "basis"]
