@@ -39,7 +39,7 @@ def test_smoke_run_writes_the_contract_keys(tmp_path):
     assert doc["serial_equals_parallel"] is True
     for key in ("kernel_events_per_s", "engine_events_per_s", "engine_to_kernel_ratio", "cost_per_person_ratio_100k_vs_1k",
                 "parallel_speedup_2_workers", "ciw_persons_per_s", "psa_1000_draws_seconds", "dashboard_200_replications_seconds",
-                "calibrate_quick_seconds"):
+                "calibrate_quick_seconds", "dashboard_psa_rerun_seconds"):
         assert isinstance(doc[key], float) and doc[key] > 0, key
     assert doc["psa_extrapolated"] is True and doc["mode"] == "smoke"
     assert "engine / kernel" in res.stdout  # the readable table
