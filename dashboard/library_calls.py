@@ -346,73 +346,64 @@ def sizing_cached(
     )
 
 
-def run_scenarios(
-    scenarios: list[Scenario], seed: int, replications: int, conventions: str = DEFAULT_CONVENTIONS
-) -> list[dict]:
-    """Every scenario's results, from the cache when possible, with a progress bar while simulating."""
+def _run_all(scenarios: list[Scenario], start, progress_of, running: str, done: str, suffix: str = "") -> list[dict]:
+    """``start(scenario, progress)`` (a future) for every scenario, taken from the cache when it answers at
+    once; otherwise one status box and progress bar over all of them. ``running`` and ``done`` are the status
+    texts, formatted with ``n``, ``plural`` (and ``seconds`` for ``done``)."""
     out: list[dict] = []
     status = bar = None
     n = len(scenarios)
+    plural = "s" if n > 1 else ""
     t0 = time.perf_counter()
     for i, s in enumerate(scenarios):
-        progress = Progress(replications)
-        future = in_worker(simulate_and_price, s.hash, conventions, seed, replications, s, progress)
+        progress = progress_of()
+        future = start(s, progress)
         try:
             out.append(future.result(timeout=0.05))
             continue
         except TimeoutError:
             pass
         if status is None:
-            status = st.status(
-                f"Simulating {n} scenario{'s' if n > 1 else ''} × {replications} replications …",
-                expanded=True,
-            )
+            status = st.status(running.format(n=n, plural=plural), expanded=True)
             with status:
                 bar = st.progress(0.0, text="starting")
-        out.append(wait_for(future, progress, bar, i / n, 1 / n, f"{fg.LETTERS[i]} · {s.name}"))
+        out.append(wait_for(future, progress, bar, i / n, 1 / n, f"{fg.LETTERS[i]} · {s.name}{suffix}"))
     if status is not None:
         bar.progress(1.0, text="done")
         status.update(
-            label=f"Simulated {n} scenario{'s' if n > 1 else ''} × {replications} replications in "
-            f"{time.perf_counter() - t0:.0f} s (cached: going back to these settings is instant)",
+            label=done.format(n=n, plural=plural, seconds=time.perf_counter() - t0),
             state="complete",
             expanded=False,
         )
     return out
+
+
+def run_scenarios(
+    scenarios: list[Scenario], seed: int, replications: int, conventions: str = DEFAULT_CONVENTIONS
+) -> list[dict]:
+    """Every scenario's results, from the cache when possible, with a progress bar while simulating."""
+    return _run_all(
+        scenarios,
+        lambda s, progress: in_worker(simulate_and_price, s.hash, conventions, seed, replications, s, progress),
+        lambda: Progress(replications),
+        f"Simulating {{n}} scenario{{plural}} × {replications} replications …",
+        f"Simulated {{n}} scenario{{plural}} × {replications} replications in {{seconds:.0f}} s "
+        "(cached: going back to these settings is instant)",
+    )
 
 
 def run_psas(
     scenarios: list[Scenario], seed: int, draws: int, inner: int, conventions: str = DEFAULT_CONVENTIONS
 ) -> list[dict]:
     """Every scenario's PSA (:func:`psa_cached`), from the cache when possible, with a progress bar."""
-    out: list[dict] = []
-    status = bar = None
-    n = len(scenarios)
-    t0 = time.perf_counter()
-    for i, s in enumerate(scenarios):
-        progress = Progress(draws, unit="parameter draw")
-        future = in_worker(psa_cached, s.hash, conventions, seed, draws, inner, s, progress)
-        try:
-            out.append(future.result(timeout=0.05))
-            continue
-        except TimeoutError:
-            pass
-        if status is None:
-            status = st.status(
-                f"PSA: {n} scenario{'s' if n > 1 else ''} × {draws} parameter draws …", expanded=True
-            )
-            with status:
-                bar = st.progress(0.0, text="starting")
-        out.append(wait_for(future, progress, bar, i / n, 1 / n, f"{fg.LETTERS[i]} · {s.name} (PSA)"))
-    if status is not None:
-        bar.progress(1.0, text="done")
-        status.update(
-            label=f"PSA of {n} scenario{'s' if n > 1 else ''} × {draws} parameter draws in "
-            f"{time.perf_counter() - t0:.1f} s (cached)",
-            state="complete",
-            expanded=False,
-        )
-    return out
+    return _run_all(
+        scenarios,
+        lambda s, progress: in_worker(psa_cached, s.hash, conventions, seed, draws, inner, s, progress),
+        lambda: Progress(draws, unit="parameter draw"),
+        f"PSA: {{n}} scenario{{plural}} × {draws} parameter draws …",
+        f"PSA of {{n}} scenario{{plural}} × {draws} parameter draws in {{seconds:.1f}} s (cached)",
+        suffix=" (PSA)",
+    )
 
 
 def run_vois(

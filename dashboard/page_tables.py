@@ -13,47 +13,35 @@ from model.cba import PERSPECTIVES
 from model.uncertainty import stats
 
 # ================================================================================ tables for the page
+def _npv_row(name: str, perspective: str, x: np.ndarray, count: str) -> dict:
+    s = stats(x)
+    return {
+        "scenario": name,
+        "perspective": perspective,
+        "mean": s["mean"],
+        "p05": s["p05"],
+        "p95": s["p95"],
+        "p_npv_positive": float(np.mean(x > 0)),
+        count: int(len(x)),
+    }
+
+
 def npv_rows(results: list[dict], names: list[str]) -> pd.DataFrame:
-    rows = []
-    for name, res in zip(names, results, strict=True):
-        ev = res["evaluation"]
-        for p in PERSPECTIVES:
-            x = ev.npv(p)
-            s = stats(x)
-            rows.append(
-                {
-                    "scenario": name,
-                    "perspective": p,
-                    "mean": s["mean"],
-                    "p05": s["p05"],
-                    "p95": s["p95"],
-                    "p_npv_positive": float(np.mean(x > 0)),
-                    "replications": int(len(x)),
-                }
-            )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(
+        [_npv_row(name, p, res["evaluation"].npv(p), "replications") for name, res in zip(names, results, strict=True) for p in PERSPECTIVES]
+    )
 
 
 def psa_npv_rows(psas: list[dict], names: list[str]) -> pd.DataFrame:
     """The rows of :func:`npv_rows` over the PSA's parameter draws (each draw: its inner replications
     pooled) instead of the replications."""
-    rows = []
-    for name, psa in zip(names, psas, strict=True):
-        for p in PERSPECTIVES:
-            x = psa["summary"][f"{p}_npv_nok"].to_numpy(dtype=float)
-            s = stats(x)
-            rows.append(
-                {
-                    "scenario": name,
-                    "perspective": p,
-                    "mean": s["mean"],
-                    "p05": s["p05"],
-                    "p95": s["p95"],
-                    "p_npv_positive": float(np.mean(x > 0)),
-                    "draws": int(len(x)),
-                }
-            )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(
+        [
+            _npv_row(name, p, psa["summary"][f"{p}_npv_nok"].to_numpy(dtype=float), "draws")
+            for name, psa in zip(names, psas, strict=True)
+            for p in PERSPECTIVES
+        ]
+    )
 
 
 def psa_difference_rows(psas: list[dict], names: list[str]) -> pd.DataFrame:
