@@ -57,7 +57,7 @@ import pandas as pd
 from scipy import stats
 
 from calibration.statistics import target_statistics
-from calibration.targets import Target, TargetSet, draw_observation, observation_sd
+from calibration.targets import TargetSet, draw_observation, observation_sd
 from model.parallel import map_chunks, split
 from model.parameters import ParameterSet
 from model.rng import Streams
