@@ -224,8 +224,13 @@ def _priced(
     """The policy (advisers in post), the counts and the ledger (both arms, as arrays) of
     replications' counts."""
     counts = CountRows.concat([p.count_rows for p in parts]).counts()
-    policy = economic_policy(scenario, Columns.concat([p.columns["staff_months"] for p in parts]).frame())
+    policy = _policy(scenario, parts)
     return policy, counts, price_counts(counts, policy, params)
+
+
+def _policy(scenario: Scenario, parts: Sequence[ReplicationOutcome | EconomicCounts]) -> EconomicPolicy:
+    """The economic policy of replications (their advisers in post)."""
+    return economic_policy(scenario, Columns.concat([p.columns["staff_months"] for p in parts]).frame())
 
 
 def _employment(parts: Sequence[ReplicationOutcome | EconomicCounts]) -> pd.DataFrame:
@@ -330,7 +335,9 @@ def summarize_parameters(
         streams = Streams(seed, r)
         pop = draw_population(scenario, params, streams)
         parts.append(economic_counts(scenario, pop, simulate(scenario, params, pop, streams), r))
-    policy, _, priced = _priced(scenario, params, parts)
+    rows = CountRows.concat([p.count_rows for p in parts])
+    policy = _policy(scenario, parts)
+    priced = price_counts(rows.count_arrays(), policy, params)
     # mean_effects(arm_effects(ledger), label) and evaluate() of it, on arrays: the same numbers.
     pooled = evaluate_arrays(priced.effects().mean_over_replications(label), policy, params)
     employment = _employment(parts)

@@ -16,6 +16,8 @@ from model.errors import InputError
 
 T = TypeVar("T")
 
+REPLICATIONS_PER_TASK = 8  # replications in one task on an executor (fewer tasks: less pickling; more: less idle tail)
+
 
 @contextmanager
 def executor_for(workers: int = 1, scheduler: str | None = None) -> Iterator[cf.Executor | None]:

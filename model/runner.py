@@ -18,7 +18,7 @@ from model.columns import Columns
 from model.engine import simulate
 from model.errors import InputError
 from model.outcomes import FLOW_KEYS, ReplicationOutcome, tidy
-from model.parallel import map_chunks, split
+from model.parallel import REPLICATIONS_PER_TASK, map_chunks, split
 from model.parameters import ParameterSet, default_parameters, load_parameters
 from model.population import draw_population
 from model.rng import Streams
@@ -39,9 +39,6 @@ def scenario_parameters(scenario: Scenario) -> ParameterSet:
         if name not in params:
             raise InputError(str(scenario.path), f"parameters.values.{name}", value, "the name of a registry parameter (see `nysjanse parameters`)")
     return params.with_values(values) if values else params
-
-
-REPLICATIONS_PER_TASK = 8  # replications in one task on an executor
 
 
 def run_replication(scenario: Scenario, params: ParameterSet, seed: int, replication: int, *, tables: bool = True) -> ReplicationOutcome:

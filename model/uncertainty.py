@@ -29,6 +29,7 @@ import pandas as pd
 import tomllib
 
 from model.cba import Evaluation, evaluate_parameters, summarize_parameters
+from model.parallel import REPLICATIONS_PER_TASK, map_chunks, split
 from model.parameters import DEFAULTS_DIR, Parameter, ParameterSet, load_parameters
 from model.rng import Streams
 from model.scenario import Scenario
@@ -68,11 +69,11 @@ def sample_parameters(params: ParameterSet, n: int, seed: int, calibrated: pd.Da
     return pd.DataFrame(columns)
 
 
-def _evaluate_row(args: tuple) -> tuple[dict[str, float], pd.DataFrame]:
-    scenario, params, values, seed, inner, label = args
+def _evaluate_chunk(scenario: Scenario, params: ParameterSet, seed: int, inner: int,
+                    settings: list[tuple[int, Mapping[str, float]]]) -> list[tuple[dict[str, float], pd.DataFrame]]:
     # The same numbers as summary_row(ev, ev.pooled(label)) of evaluate_parameters (tests/test_psa.py),
     # without the parts a draw does not use.
-    return summarize_parameters(scenario, params.with_values(values), seed, inner, label=label)
+    return [summarize_parameters(scenario, params.with_values(values), seed, inner, label=label) for label, values in settings]
 
 
 @dataclass
@@ -98,15 +99,15 @@ def run_draws(
     Returns:
         The summaries and pooled evaluations, in the order of ``settings``.
     """
-    args = [(scenario, params, dict(row), seed, inner, k) for k, row in enumerate(settings)]
+    # Serially one setting at a time; on an executor chunks of about REPLICATIONS_PER_TASK replications, so
+    # that the scenario and parameter set cross to a worker once a chunk, not once a draw.
+    size = 1 if executor is None else max(1, -(-REPLICATIONS_PER_TASK // inner))
+    chunks = [[(k, dict(settings[k])) for k in chunk] for chunk in split(range(len(settings)), -(-len(settings) // size))]
     rows: list[dict[str, float]] = []
     evaluations: list[pd.DataFrame] = []
-    mapper: Iterable = executor.map(_evaluate_row, args) if executor is not None else map(_evaluate_row, args)
-    for row, pooled in mapper:
+    for row, pooled in map_chunks(_evaluate_chunk, (scenario, params, seed, inner), chunks, executor, progress):
         rows.append(row)
         evaluations.append(pooled)
-        if progress:
-            progress(1)
     return DrawResults(pd.DataFrame(rows), pd.concat(evaluations, ignore_index=True))
 
 

@@ -702,19 +702,43 @@ class CellArrays:
 
     def state_counts(self, events: pd.DataFrame, assessment_source: str) -> StateCounts:
         """The :class:`StateCounts` of these cells and the money ``events``."""
-        basis_months = self.basis_months
         basis = _frame(self.basis, _BASIS_COLUMNS)
-        basis["months_per_year"] = basis["months"].to_numpy() * 12.0 / max(basis_months, 1)
-        return StateCounts(
-            cells=_frame(self.cells, _CELL_COLUMNS),
-            events=events,
-            basis=basis,
-            replications=self.replications,
-            first_month=pd.NaT if self.first_month is None else pd.Timestamp(np.datetime64(self.first_month, "M")),
-            horizon_month=pd.NaT if self.horizon_month is None else pd.Timestamp(np.datetime64(self.horizon_month, "M")),
-            basis_months=basis_months,
-            assessment_source=assessment_source,
-        )
+        basis["months_per_year"] = basis["months"].to_numpy() * 12.0 / max(self.basis_months, 1)
+        return StateCounts(cells=_frame(self.cells, _CELL_COLUMNS), events=events, basis=basis, **self._months(), assessment_source=assessment_source)
+
+    def count_arrays(self, events: dict[str, np.ndarray]) -> CountArrays:
+        """The :class:`CountArrays` of these cells and the money ``events`` (columns as
+        :func:`money_event_columns` gives them)."""
+        basis = _typed(self.basis, _BASIS_COLUMNS)
+        basis["months_per_year"] = basis["months"] * 12.0 / max(self.basis_months, 1)
+        return CountArrays(cells=_typed(self.cells, _CELL_COLUMNS), events=events, basis=basis, **self._months())
+
+    def _months(self) -> dict:
+        """The replications and the months of :class:`StateCounts` (``pd.NaT`` without person-months)."""
+        def stamp(month: int | None) -> pd.Timestamp:
+            return pd.NaT if month is None else pd.Timestamp(np.datetime64(month, "M"))
+
+        return {"replications": self.replications, "first_month": stamp(self.first_month),
+                "horizon_month": stamp(self.horizon_month), "basis_months": self.basis_months}
+
+
+@dataclass(frozen=True)
+class CountArrays:
+    """What :func:`price_counts` reads of :class:`StateCounts`, as column arrays: the same values, without
+    the tables (a PSA draw prices its counts once and never looks at them).
+
+    Attributes:
+        cells, events, basis: the columns of :class:`StateCounts`' tables (``event`` an object array).
+        replications, first_month, horizon_month, basis_months: as in :class:`StateCounts`.
+    """
+
+    cells: dict[str, np.ndarray]
+    events: dict[str, np.ndarray]
+    basis: dict[str, np.ndarray]
+    replications: np.ndarray
+    first_month: pd.Timestamp
+    horizon_month: pd.Timestamp
+    basis_months: int
 
 
 def _compact(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -722,6 +746,12 @@ def _compact(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     ids and the year in 32 bits, the months counted in 32 bits, the rest in 8)."""
     wide = {"replication": np.int32, "year": np.int32, "months": np.int32}
     return {c: v.astype(wide.get(c, np.int8)) for c, v in columns.items()}
+
+
+def _typed(columns: dict[str, np.ndarray], names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The compact columns in :class:`StateCounts`' types (int64, bool flags, float months), as arrays:
+    the values of :func:`_frame`'s columns."""
+    return {c: columns[c].astype(bool if c in _FLAGS else float if c == "months" else np.int64) for c in names}
 
 
 def _frame(columns: dict[str, np.ndarray], names: tuple[str, ...]) -> pd.DataFrame:
@@ -769,6 +799,11 @@ class CountRows:
         """The counts as tables."""
         events = money_event_counts(self.event_replication, self.event_arm, self.event_month, self.event_incentive)
         return self.cells.state_counts(events, self.assessment_source)
+
+    def count_arrays(self) -> CountArrays:
+        """The counts as column arrays (what :func:`price_counts` reads; the same values as :meth:`counts`)."""
+        events = money_event_columns(self.event_replication, self.event_arm, self.event_month, self.event_incentive)
+        return self.cells.count_arrays(events)
 
     @classmethod
     def concat(cls, parts: Sequence[CountRows]) -> CountRows:
@@ -820,10 +855,10 @@ def first_milestones(
     return order[first]
 
 
-def money_event_counts(
+def money_event_columns(
     replication: np.ndarray, arm: np.ndarray, month: np.ndarray, incentive: np.ndarray
-) -> pd.DataFrame:
-    """The ``events`` of :class:`StateCounts` from the money events, one entry per event.
+) -> dict[str, np.ndarray]:
+    """The ``events`` of :class:`StateCounts` from the money events, one entry per event, as columns.
 
     Args:
         replication: replication id per event.
@@ -833,20 +868,9 @@ def money_event_counts(
             assessment.
 
     Returns:
-        One row per (replication, arm, year, event), sorted, with ``count`` (float).
+        One row per (replication, arm, year, event), sorted: ``replication``, ``arm``, ``year``
+        (int64), ``event`` (object: ``assessment`` or ``incentive_milestone``) and ``count`` (float).
     """
-    if replication.size == 0:
-        return pd.DataFrame(
-            {"replication": [], "arm": [], "year": [], "event": [], "count": []}
-        ).astype(
-            {
-                "replication": np.int64,
-                "arm": np.int64,
-                "year": np.int64,
-                "event": object,
-                "count": float,
-            }
-        )
     keys = np.stack(
         [
             replication.astype(np.int64),
@@ -857,20 +881,29 @@ def money_event_counts(
     )
     # The distinct key rows in lexicographic order and their counts (np.unique(axis=0), faster).
     keys = keys[:, np.lexsort(keys[::-1])]
-    start = np.flatnonzero(np.concatenate([[True], (keys[:, 1:] != keys[:, :-1]).any(axis=0)]))
+    start = np.flatnonzero(np.concatenate([[keys.shape[1] > 0], (keys[:, 1:] != keys[:, :-1]).any(axis=0)]))
     rows = keys[:, start]
-    return pd.DataFrame(
-        {
-            "replication": rows[0],
-            "arm": rows[1],
-            "year": rows[2],
-            "event": pd.array(
-                np.array(["assessment", "incentive_milestone"], dtype=object)[rows[3]],
-                dtype="str",
-            ),
-            "count": np.diff(np.append(start, keys.shape[1])).astype(float),
-        }
-    )
+    return {
+        "replication": rows[0],
+        "arm": rows[1],
+        "year": rows[2],
+        "event": _EVENT_NAMES[rows[3]],
+        "count": np.diff(np.append(start, keys.shape[1])).astype(float),
+    }
+
+
+_EVENT_NAMES = np.array(["assessment", "incentive_milestone"], dtype=object)
+
+
+def money_event_counts(
+    replication: np.ndarray, arm: np.ndarray, month: np.ndarray, incentive: np.ndarray
+) -> pd.DataFrame:
+    """:func:`money_event_columns` as the ``events`` table of :class:`StateCounts` (``event`` a string
+    column)."""
+    columns = money_event_columns(replication, arm, month, incentive)
+    if replication.size:
+        columns["event"] = pd.array(columns["event"], dtype="str")
+    return pd.DataFrame(columns)
 
 
 def _unit_prices(policy: EconomicPolicy, params: ParameterSet, g: GIndex) -> dict[str, float]:
@@ -1027,14 +1060,14 @@ def _cell_norm(c: dict[str, np.ndarray], up: dict[str, float]) -> np.ndarray:
 
 
 def _arrays(
-    df: pd.DataFrame, rows: np.ndarray | None = None, columns: tuple[str, ...] | None = None
+    df: pd.DataFrame | dict[str, np.ndarray], rows: np.ndarray | None = None, columns: tuple[str, ...] | None = None
 ) -> dict[str, np.ndarray]:
-    """The ``columns`` (default all) of ``df`` as arrays; only the rows of the boolean mask ``rows``
-    if given."""
-    names = df.columns if columns is None else columns
+    """The ``columns`` (default all) of a table (or of its columns as arrays) as arrays; only the rows
+    of the boolean mask ``rows`` if given."""
+    names = (df.columns if isinstance(df, pd.DataFrame) else df) if columns is None else columns
     if rows is None:
-        return {col: df[col].to_numpy() for col in names}
-    return {col: df[col].to_numpy()[rows] for col in names}
+        return {col: np.asarray(df[col]) for col in names}
+    return {col: np.asarray(df[col])[rows] for col in names}
 
 
 #: The columns of the extrapolation basis that are priced.
@@ -1050,7 +1083,7 @@ _BASIS_PRICED = (
 )
 
 
-def analysis_years(counts: StateCounts, policy: EconomicPolicy) -> tuple[int, int]:
+def analysis_years(counts: StateCounts | CountArrays, policy: EconomicPolicy) -> tuple[int, int]:
     """(base year, last year) of the analysis.
 
     The base year is ``policy.base_year`` or else the first year with person-months or adviser FTE;
@@ -1225,11 +1258,11 @@ def _cell_sums(
     return cell_key, cell_flow, cell_extrapolated.astype(bool), sums
 
 
-def price_counts(counts: StateCounts, policy: EconomicPolicy, params: ParameterSet) -> LedgerArrays:
+def price_counts(counts: StateCounts | CountArrays, policy: EconomicPolicy, params: ParameterSet) -> LedgerArrays:
     """Price aggregated counts: the ledger of :func:`ledger_from_counts` as arrays.
 
     Args:
-        counts: from :func:`count_states`.
+        counts: from :func:`count_states` (or the same counts as arrays, :meth:`CountRows.count_arrays`).
         policy: the scenario's economic policy.
         params: the registry (point values or one PSA draw).
 
@@ -1238,7 +1271,7 @@ def price_counts(counts: StateCounts, policy: EconomicPolicy, params: ParameterS
     """
     base, last = analysis_years(counts, policy)
     cells = counts.cells
-    cell_year = cells["year"].to_numpy()
+    cell_year = np.asarray(cells["year"])
     g = GIndex(params, max(last, policy.price_year, int(cell_year.max())) + 1)
     up = _unit_prices(policy, params, g)
     reps = counts.replications
