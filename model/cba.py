@@ -133,11 +133,22 @@ def economic_policy(scenario: Scenario, staff_months: pd.DataFrame) -> EconomicP
         :func:`model.economics.sums.group_sums`) over the projects and divided by the number of
         replications.
     """
-    reps = max(np.unique(staff_months["replication"].to_numpy()).size, 1)
-    month = staff_months["month"].to_numpy()
-    months, fte = group_sums(month.view(np.int64), staff_months["fte"].to_numpy(float))
+    return _staff_policy(scenario, staff_months["replication"].to_numpy(), staff_months["month"].to_numpy(), staff_months["fte"].to_numpy(float))
+
+
+def replications_policy(scenario: Scenario, parts: Sequence[ReplicationOutcome | EconomicCounts]) -> EconomicPolicy:
+    """:func:`economic_policy` of replications' advisers in post (their ``staff_months`` columns), without
+    building the table."""
+    staff = Columns.concat([p.columns["staff_months"] for p in parts]).data
+    return _staff_policy(scenario, staff["replication"], staff["month"], np.asarray(staff["fte"], dtype=float))
+
+
+def _staff_policy(scenario: Scenario, replication: np.ndarray, month: np.ndarray, fte: np.ndarray) -> EconomicPolicy:
+    """:func:`economic_policy` of the staff rows' columns (``month`` as ``datetime64``)."""
+    reps = max(np.unique(replication).size, 1)
+    months, total = group_sums(month.view(np.int64), fte)
     index = pd.DatetimeIndex(months.view(month.dtype), name="month").astype("datetime64[s]")
-    staff = pd.Series(fte / reps, index=index, name="fte")
+    staff = pd.Series(total / reps, index=index, name="fte")
     return EconomicPolicy.from_scenario(scenario, staff_fte_by_month=staff)
 
 
@@ -224,13 +235,9 @@ def _priced(
     """The policy (advisers in post), the counts and the ledger (both arms, as arrays) of
     replications' counts."""
     counts = CountRows.concat([p.count_rows for p in parts]).counts()
-    policy = _policy(scenario, parts)
+    policy = replications_policy(scenario, parts)
     return policy, counts, price_counts(counts, policy, params)
 
-
-def _policy(scenario: Scenario, parts: Sequence[ReplicationOutcome | EconomicCounts]) -> EconomicPolicy:
-    """The economic policy of replications (their advisers in post)."""
-    return economic_policy(scenario, Columns.concat([p.columns["staff_months"] for p in parts]).frame())
 
 
 def _employment(parts: Sequence[ReplicationOutcome | EconomicCounts]) -> pd.DataFrame:
@@ -243,21 +250,34 @@ def _participants(employment: pd.DataFrame) -> np.ndarray:
     return employment["participants"].to_numpy()[str_isin(employment["arm"], ("programme",))]
 
 
+def _employment_arrays(parts: Sequence[ReplicationOutcome | EconomicCounts]) -> tuple[np.ndarray, float]:
+    """:func:`_participants` of :func:`_employment` and its mean employed person-years per participant
+    (programme − counterfactual, :func:`_mean_arm_difference`), from the columns, without the table."""
+    emp = Columns.concat([p.columns["employment"] for p in parts])
+    arms = emp.categories["arm"]
+    code = np.asarray(emp.data["arm"])
+    programme = code == arms.index("programme")
+    difference = _arm_difference(np.asarray(emp.data["replication"]), code, arms,
+                                 np.asarray(emp.data["employed_person_years_per_participant"], dtype=float))
+    return np.asarray(emp.data["participants"])[programme], difference
+
+
 def summary_row(ev: Evaluation, pooled: pd.DataFrame | None = None) -> dict[str, float]:
     """One row of scalar results of a parameter set (its replications pooled), for PSA tables."""
     pooled = ev.pooled() if pooled is None else pooled
-    return _summary_row(pooled, ev.participants, ev.employment, transfers_net(ev.ledger))
+    employed = _mean_arm_difference(ev.employment, "employed_person_years_per_participant")
+    return _summary_row(pooled, ev.participants, employed, transfers_net(ev.ledger))
 
 
 def _summary_row(
     pooled: pd.DataFrame,
     participants: np.ndarray,
-    employment: pd.DataFrame,
+    employed_difference: float,
     transfers_net_nok: float,
 ) -> dict[str, float]:
     """The summary row of a pooled evaluation (one row per perspective), the participants per
-    replication, the employment rows and the ledger's :func:`~model.economics.transfers_net`
-    (NOK)."""
+    replication, the mean extra employed person-years per participant (:func:`_mean_arm_difference` of
+    the employment rows) and the ledger's :func:`~model.economics.transfers_net` (NOK)."""
     out: dict[str, float] = {}
     perspective = pooled["perspective"]
     if isinstance(perspective.dtype, pd.CategoricalDtype):  # (its tolist() is slow)
@@ -272,7 +292,7 @@ def _summary_row(
         out[col] = float(pooled[col].to_numpy()[row["society"]])
     out["participants"] = float(np.mean(participants))
     out["society_npv_per_participant_nok"] = out["society_npv_nok"] / max(out["participants"], 1.0)
-    out["employed_person_years_per_participant"] = _mean_arm_difference(employment, "employed_person_years_per_participant")
+    out["employed_person_years_per_participant"] = float(employed_difference)
     out["society_transfers_net_nok"] = float(transfers_net_nok)
     return out
 
@@ -283,22 +303,29 @@ def _mean_arm_difference(frame: pd.DataFrame, column: str) -> float:
     The same number as ``frame.pivot_table(index="replication", columns="arm", values=column)`` and the
     mean of the difference of its two columns (replications missing an arm are skipped).
     """
-    rep = frame["replication"].to_numpy()
     arm = frame["arm"]
     if isinstance(arm.dtype, pd.CategoricalDtype):
-        arm_code = arm.array.codes
+        arm_code, names = arm.array.codes, tuple(arm.dtype.categories)
     else:
-        arm_code = pd.factorize(arm.astype(str))[0]
+        arm_code, uniques = pd.factorize(arm.astype(str))
+        names = tuple(uniques)
+    return _arm_difference(frame["replication"].to_numpy(), arm_code, names, frame[column].to_numpy(float))
+
+
+def _arm_difference(rep: np.ndarray, arm_code: np.ndarray, arm_names: Sequence[str], values: np.ndarray) -> float:
+    """:func:`_mean_arm_difference` of the columns: replication, arm code (into ``arm_names``; −1 for a
+    missing arm) and the values."""
     reps, rep_rank = np.unique(rep, return_inverse=True)
     # One code per (replication, arm) cell; a missing arm is a value of its own.
     cell = rep_rank.reshape(-1) * (int(arm_code.max(initial=-1)) + 2) + arm_code + 1
     if np.unique(cell).size < cell.size:  # several rows per cell: let pandas average them
-        emp = frame.pivot_table(index="replication", columns="arm", values=column, observed=True)
+        arm = pd.Categorical.from_codes(arm_code, categories=list(arm_names))
+        frame = pd.DataFrame({"replication": rep, "arm": arm, "value": values})
+        emp = frame.pivot_table(index="replication", columns="arm", values="value", observed=True)
         return float((emp["programme"] - emp["counterfactual"]).mean())
-    values = frame[column].to_numpy(float)
     wide = {}
     for name in ("programme", "counterfactual"):
-        sel = str_isin(arm, (name,))
+        sel = arm_code == arm_names.index(name) if name in arm_names else np.zeros(arm_code.size, dtype=bool)
         col = np.full(reps.size, np.nan)
         col[np.searchsorted(reps, rep[sel])] = values[sel]
         wide[name] = col
@@ -336,13 +363,13 @@ def summarize_parameters(
         pop = draw_population(scenario, params, streams)
         parts.append(economic_counts(scenario, pop, simulate(scenario, params, pop, streams), r))
     rows = CountRows.concat([p.count_rows for p in parts])
-    policy = _policy(scenario, parts)
+    policy = replications_policy(scenario, parts)
     priced = price_counts(rows.count_arrays(), policy, params)
     # mean_effects(arm_effects(ledger), label) and evaluate() of it, on arrays: the same numbers.
     pooled = evaluate_arrays(priced.effects().mean_over_replications(label), policy, params)
-    employment = _employment(parts)
-    row = _summary_row(pooled, _participants(employment), employment, priced.transfers_net())
+    participants, employed = _employment_arrays(parts)
+    row = _summary_row(pooled, participants, employed, priced.transfers_net())
     return row, pooled
 
 
-__all__ = ["PERSPECTIVES", "Evaluation", "economic_policy", "employment_outcomes", "evaluate_outcomes", "evaluate_parameters", "mean_effects", "perspective_ledger", "summarize_parameters", "summary_row"]
+__all__ = ["PERSPECTIVES", "Evaluation", "economic_policy", "employment_outcomes", "evaluate_outcomes", "evaluate_parameters", "mean_effects", "perspective_ledger", "replications_policy", "summarize_parameters", "summary_row"]

@@ -39,8 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from model.cba import economic_policy
-from model.columns import Columns
+from model.cba import replications_policy
 from model.economics import evaluate_arrays, price_counts
 from model.economics.ledger import CountRows
 from model.economics.policy import DISCOUNTING_SCHEMES
@@ -399,7 +398,7 @@ def _draw_npvs(args: tuple) -> list[float]:
         parts.append(economic_counts(scenario, pop, simulate(scenario, draw, pop, streams), r))
     # What model.cba.summarize_parameters prices, kept to re-price it.
     counts = CountRows.concat([p.count_rows for p in parts]).counts()
-    policy = economic_policy(scenario, Columns.concat([p.columns["staff_months"] for p in parts]).frame())
+    policy = replications_policy(scenario, parts)
     out = []
     for changes, pvalues in states:
         pol = policy.replace(**changes)

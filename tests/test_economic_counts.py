@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 
 from model.cba import (
+    _mean_arm_difference,
     _summary_row,
     employment_outcomes,
     evaluate_outcomes,
@@ -223,7 +224,8 @@ def test_evaluation_priced_from_counts_equals_the_tables(run):
     persons, person_months, _, _, _ = tables(outcomes)
     employment = reference_employment(scen, persons, person_months, events)
     pd.testing.assert_frame_equal(ev.employment, employment, check_exact=True)
-    ref_row = _summary_row(pooled, part.groupby("replication").size().to_numpy(), employment, transfers_net(ledger))
+    ref_row = _summary_row(pooled, part.groupby("replication").size().to_numpy(),
+                           _mean_arm_difference(employment, "employed_person_years_per_participant"), transfers_net(ledger))
     row = summary_row(ev)
     assert row.keys() == ref_row.keys()
     for k, v in ref_row.items():
