@@ -26,13 +26,13 @@ from model.economics import (
     StateCounts,
     arm_effects,
     evaluate,
-    evaluate_arrays,
     ledger_from_counts,
     perspective_ledger,
     price_counts,
     transfers_net,
 )
 from model.economics.ledger import CountRows, str_isin
+from model.economics.perspectives import evaluation_columns
 from model.economics.sums import group_sums, grouped_columns
 from model.engine import simulate
 from model.outcomes import EconomicCounts, ReplicationOutcome, economic_counts
@@ -270,26 +270,36 @@ def summary_row(ev: Evaluation, pooled: pd.DataFrame | None = None) -> dict[str,
 
 
 def _summary_row(
-    pooled: pd.DataFrame,
+    pooled: pd.DataFrame | Columns,
     participants: np.ndarray,
     employed_difference: float,
     transfers_net_nok: float,
 ) -> dict[str, float]:
-    """The summary row of a pooled evaluation (one row per perspective), the participants per
+    """The summary row of a pooled evaluation (one row per perspective; a table or its columns), the participants per
     replication, the mean extra employed person-years per participant (:func:`_mean_arm_difference` of
     the employment rows) and the ledger's :func:`~model.economics.transfers_net` (NOK)."""
     out: dict[str, float] = {}
-    perspective = pooled["perspective"]
-    if isinstance(perspective.dtype, pd.CategoricalDtype):  # (its tolist() is slow)
-        names = perspective.dtype.categories.tolist()
-        perspective = [names[code] for code in perspective.array.codes.tolist()]
+    if isinstance(pooled, Columns):
+        names = pooled.categories["perspective"]
+        perspective = [names[code] for code in np.asarray(pooled.data["perspective"]).tolist()]
+
+        def column(name: str) -> np.ndarray:
+            return np.asarray(pooled.data[name])
+    else:
+        perspective = pooled["perspective"]
+        if isinstance(perspective.dtype, pd.CategoricalDtype):  # (its tolist() is slow)
+            names = perspective.dtype.categories.tolist()
+            perspective = [names[code] for code in perspective.array.codes.tolist()]
+
+        def column(name: str) -> np.ndarray:
+            return pooled[name].to_numpy()
     row = {name: i for i, name in enumerate(perspective)}
-    npv, bcr = pooled["npv_nok"].to_numpy(), pooled["bcr"].to_numpy()
+    npv, bcr = column("npv_nok"), column("bcr")
     for p in PERSPECTIVES:
         out[f"{p}_npv_nok"] = float(npv[row[p]])
         out[f"{p}_bcr"] = float(bcr[row[p]])
     for col in ("cost_per_extra_employed_person_year_nok", "net_budget_effect_nok_per_year"):
-        out[col] = float(pooled[col].to_numpy()[row["society"]])
+        out[col] = float(column(col)[row["society"]])
     out["participants"] = float(np.mean(participants))
     out["society_npv_per_participant_nok"] = out["society_npv_nok"] / max(out["participants"], 1.0)
     out["employed_person_years_per_participant"] = float(employed_difference)
@@ -357,6 +367,18 @@ def summarize_parameters(
     Returns:
         The summary row (:func:`summary_row`) and the pooled evaluation (:meth:`Evaluation.pooled`).
     """
+    row, columns, attrs = summarize_parameter_columns(scenario, params, seed, replications, label, first)
+    pooled = columns.frame()
+    pooled.attrs.update(attrs)
+    return row, pooled
+
+
+def summarize_parameter_columns(
+    scenario: Scenario, params: ParameterSet, seed: int, replications: int, label: int = 0, first: int = 0
+) -> tuple[dict[str, float], Columns, dict]:
+    """:func:`summarize_parameters` with the pooled evaluation as columns and the attrs of its table
+    (:func:`~model.economics.perspectives.evaluation_columns`): what a PSA worker sends back, joined
+    over the draws before one table is built."""
     parts = []
     for r in range(first, first + replications):
         streams = Streams(seed, r)
@@ -366,10 +388,10 @@ def summarize_parameters(
     policy = replications_policy(scenario, parts)
     priced = price_counts(rows.count_arrays(), policy, params)
     # mean_effects(arm_effects(ledger), label) and evaluate() of it, on arrays: the same numbers.
-    pooled = evaluate_arrays(priced.effects().mean_over_replications(label), policy, params)
+    pooled, attrs = evaluation_columns(priced.effects().mean_over_replications(label), policy, params)
     participants, employed = _employment_arrays(parts)
     row = _summary_row(pooled, participants, employed, priced.transfers_net())
-    return row, pooled
+    return row, pooled, attrs
 
 
-__all__ = ["PERSPECTIVES", "Evaluation", "economic_policy", "employment_outcomes", "evaluate_outcomes", "evaluate_parameters", "mean_effects", "perspective_ledger", "replications_policy", "summarize_parameters", "summary_row"]
+__all__ = ["PERSPECTIVES", "Evaluation", "economic_policy", "employment_outcomes", "evaluate_outcomes", "evaluate_parameters", "mean_effects", "perspective_ledger", "replications_policy", "summarize_parameter_columns", "summarize_parameters", "summary_row"]

@@ -3,7 +3,7 @@
 The outer level draws parameter sets (:func:`model.uncertainty.sample_parameters`: the calibration's
 posterior rows jointly, every other graded parameter from its registry distribution); the inner level runs
 ``inner`` replications of each draw with the same seeds (common random numbers), pooled into one result per
-draw (:func:`model.cba.summarize_parameters`).
+draw (:func:`model.cba.summarize_parameter_columns`).
 
 Draws are evaluated in chunks of consecutive draws. Each chunk is a pure function of (scenario, parameter
 values, seed, inner), so it gives the same numbers wherever it runs: in this process, in a local process
@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from model.cba import PERSPECTIVES, summarize_parameters
+from model.cba import PERSPECTIVES, summarize_parameter_columns
 from model.errors import InputError
 from model.parameters import ParameterSet
 from model.scenario import Scenario
@@ -78,7 +78,7 @@ def evaluate_chunk(
     """
     rows = []
     for k, setting in enumerate(values):
-        row, _ = summarize_parameters(scenario, params.with_values(dict(setting)), seed, inner, label=first + k)
+        row, _, _ = summarize_parameter_columns(scenario, params.with_values(dict(setting)), seed, inner, label=first + k)
         rows.append({"draw": first + k, **{PARAM_PREFIX + n: float(v) for n, v in setting.items()}, **row})
     out = pd.DataFrame(rows)
     out["draw"] = out["draw"].astype(np.int64)

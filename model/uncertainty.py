@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 import tomllib
 
-from model.cba import Evaluation, evaluate_parameters, summarize_parameters
+from model.cba import Evaluation, evaluate_parameters, summarize_parameter_columns
+from model.columns import Columns
 from model.parallel import REPLICATIONS_PER_TASK, map_chunks, split
 from model.parameters import DEFAULTS_DIR, Parameter, ParameterSet, load_parameters
 from model.rng import Streams
@@ -70,10 +71,10 @@ def sample_parameters(params: ParameterSet, n: int, seed: int, calibrated: pd.Da
 
 
 def _evaluate_chunk(scenario: Scenario, params: ParameterSet, seed: int, inner: int,
-                    settings: list[tuple[int, Mapping[str, float]]]) -> list[tuple[dict[str, float], pd.DataFrame]]:
+                    settings: list[tuple[int, Mapping[str, float]]]) -> list[tuple[dict[str, float], Columns, dict]]:
     # The same numbers as summary_row(ev, ev.pooled(label)) of evaluate_parameters (tests/test_psa.py),
-    # without the parts a draw does not use.
-    return [summarize_parameters(scenario, params.with_values(values), seed, inner, label=label) for label, values in settings]
+    # without the parts a draw does not use; the pooled evaluation as columns, one table built at the end.
+    return [summarize_parameter_columns(scenario, params.with_values(values), seed, inner, label=label) for label, values in settings]
 
 
 @dataclass
@@ -103,12 +104,12 @@ def run_draws(
     # that the scenario and parameter set cross to a worker once a chunk, not once a draw.
     size = 1 if executor is None else max(1, -(-REPLICATIONS_PER_TASK // inner))
     chunks = [[(k, dict(settings[k])) for k in chunk] for chunk in split(range(len(settings)), -(-len(settings) // size))]
-    rows: list[dict[str, float]] = []
-    evaluations: list[pd.DataFrame] = []
-    for row, pooled in map_chunks(_evaluate_chunk, (scenario, params, seed, inner), chunks, executor, progress):
-        rows.append(row)
-        evaluations.append(pooled)
-    return DrawResults(pd.DataFrame(rows), pd.concat(evaluations, ignore_index=True))
+    results = map_chunks(_evaluate_chunk, (scenario, params, seed, inner), chunks, executor, progress)
+    evaluation = Columns.concat([pooled for _, pooled, _ in results]).frame()
+    attrs = [a for _, _, a in results]
+    if all(a == attrs[0] for a in attrs):  # as pd.concat keeps the attrs of its parts
+        evaluation.attrs.update(attrs[0])
+    return DrawResults(pd.DataFrame([row for row, _, _ in results]), evaluation)
 
 
 def _switching_value(xs: Sequence[float], ys: Sequence[float]) -> float | None:

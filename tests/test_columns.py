@@ -42,9 +42,20 @@ def test_empty_parts_and_lists() -> None:
 
 def test_refuses_tables_that_do_not_match() -> None:
     a = Columns({"c": np.array([0], dtype=np.int8)}, {"c": ("no", "yes")})
-    with pytest.raises(ValueError, match="different columns or categories"):
+    with pytest.raises(ValueError, match="different columns, categories or nullable columns"):
         Columns.concat([a, Columns({"c": np.array([0], dtype=np.int8)}, {"c": ("yes", "no")})])
-    with pytest.raises(ValueError, match="different columns or categories"):
+    with pytest.raises(ValueError, match="different columns, categories or nullable columns"):
         Columns.concat([a, Columns({"d": np.array([0], dtype=np.int8)}, {"c": ("no", "yes")})])
+    with pytest.raises(ValueError, match="different columns, categories or nullable columns"):
+        Columns.concat([a, Columns({"c": np.array([0], dtype=np.int8)}, {"c": ("no", "yes")}, {"c": np.array([True])})])
     with pytest.raises(ValueError, match="no tables"):
         Columns.concat([])
+
+
+def test_nullable_integer_columns_join_as_their_frames() -> None:
+    a = Columns({"y": np.array([2010, 0]), "v": np.array([1.0, 2.0])}, missing={"y": np.array([False, True])})
+    b = Columns({"y": np.array([0, 2012]), "v": np.array([3.0, 4.0])}, missing={"y": np.array([True, False])})
+    frame = a.frame()
+    assert str(frame["y"].dtype) == "Int64" and frame["y"].isna().tolist() == [False, True] and frame["y"].iloc[0] == 2010
+    expected = pd.concat([a.frame(), b.frame()], ignore_index=True)
+    pd.testing.assert_frame_equal(Columns.concat([a, b]).frame(), expected, check_exact=True)

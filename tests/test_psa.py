@@ -5,7 +5,8 @@
 - Finished chunks are saved at once; a rerun after deleting chunks, or after an interruption, recomputes
   only the missing chunks and gives the same result; a corrupt chunk is recomputed; chunks of another
   analysis are not mixed in.
-- The lean per-draw evaluation equals the full one (model.cba.evaluate_parameters → pooled → summary_row).
+- The lean per-draw evaluation equals the full one (model.cba.evaluate_parameters → pooled → summary_row), and
+  model.uncertainty.run_draws joins the draws' pooled tables exactly.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from model.parallel import executor_for
 from model.psa import CHUNK_NAME, RESULT_COLUMNS, run_psa
 from model.runner import scenario_parameters
 from model.scenario import load_scenario
+from model.uncertainty import run_draws
 
 ROOT = Path(__file__).resolve().parent.parent
 EXE = ROOT / ".venv" / "bin" / "nysjanse"
@@ -186,6 +188,20 @@ def test_lean_draw_evaluation_equals_the_full_one(scen, params, inner):
     assert full.keys() == lean.keys()
     for k, v in full.items():
         assert v == lean[k] or (math.isnan(v) and math.isnan(lean[k])), k
+
+
+def test_run_draws_joins_the_draws_pooled_evaluations(scen, params):
+    """run_draws joins the workers' columns into one table: the draws' pooled tables concatenated, with
+    their attrs, serially and on two processes."""
+    settings = [{"life.sa_to_job_per_year": params.v("life.sa_to_job_per_year") * f} for f in (0.7, 1.0, 1.3)]
+    expected = pd.concat([summarize_parameters(scen, params.with_values(s), 5, 1, label=k)[1] for k, s in enumerate(settings)],
+                         ignore_index=True)
+    assert expected.attrs
+    with cf.ProcessPoolExecutor(max_workers=2) as pool:
+        for executor in (None, pool):
+            got = run_draws(scen, params, settings, 5, 1, executor).evaluation
+            pd.testing.assert_frame_equal(got, expected, check_exact=True)
+            assert got.attrs == expected.attrs
 
 
 def test_cli_psa_output_is_identical_for_one_and_two_workers(tmp_path):

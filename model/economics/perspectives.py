@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from model.columns import Columns
 from model.economics.discounting import discount_factors
 from model.economics.ledger import (
     _IS_QUANTITY,
@@ -35,7 +36,6 @@ from model.economics.ledger import (
     FLOWS,
     PARTIES,
     LedgerArrays,
-    _category_dtype,
     _group,
     category_codes,
     str_isin,
@@ -333,7 +333,23 @@ def evaluate_arrays(
 ) -> pd.DataFrame:
     """:func:`evaluate` of an effect ledger given as arrays
     (:meth:`~model.economics.ledger.LedgerArrays.effects`,
-    :meth:`~model.economics.ledger.LedgerArrays.mean_over_replications`).
+    :meth:`~model.economics.ledger.LedgerArrays.mean_over_replications`): the table of
+    :func:`evaluation_columns`, with its ``attrs``."""
+    columns, attrs = evaluation_columns(effects, policy, params, perspectives, money)
+    res = columns.frame()
+    res.attrs.update(attrs)
+    return res
+
+
+def evaluation_columns(
+    effects: LedgerArrays,
+    policy: EconomicPolicy,
+    params: ParameterSet,
+    perspectives: tuple[str, ...] = PERSPECTIVES,
+    money: np.ndarray | None = None,
+) -> tuple[Columns, dict]:
+    """The rows of :func:`evaluate` of an effect ledger given as arrays, as columns (cheap to send from a
+    worker and to join over many PSA draws before one table is built), and the table's ``attrs``.
 
     Args:
         effects: the effect ledger's arrays.
@@ -343,7 +359,7 @@ def evaluate_arrays(
         money: per row whether it carries money (default: the flow's kind is not ``quantity``).
 
     Returns:
-        The rows of :func:`evaluate`.
+        The columns of :func:`evaluate`'s rows and the attrs of its table.
     """
     if money is None:
         money = ~_IS_QUANTITY[effects.flow]
@@ -424,25 +440,24 @@ def evaluate_arrays(
         (out_pays_back, pays_back),
     ):
         out[rows] = values[hit]
-    res = pd.DataFrame(
+    columns = Columns(
         {
             "replication": np.repeat(reps, n_out).astype(np.int32),
-            "perspective": pd.Categorical.from_codes(
-                np.tile(np.arange(n_out), n_rep), dtype=_category_dtype(tuple(names))
-            ),
+            "perspective": np.tile(np.arange(n_out), n_rep),
             "npv_nok": out_npv,
             "pv_gains_nok": out_gains,
             "pv_costs_nok": out_costs,
             "bcr": out_bcr,
-            "payback_year": pd.arrays.IntegerArray(out_payback, ~out_pays_back),
+            "payback_year": out_payback,
             "cost_per_extra_employed_person_year_nok": np.repeat(cost_per, n_out),
             "net_budget_effect_nok_per_year": np.repeat(public_npv / annuity, n_out),
             "extra_employed_person_years": np.repeat(emp_total, n_out),
             "programme_cost_public_pv_nok": np.repeat(prog_cost, n_out),
-        }
+        },
+        {"perspective": tuple(names)},
+        {"payback_year": ~out_pays_back},
     )
-    res.attrs.update({**effects.attrs, "base_year": base, "discounting": policy.discounting})
-    return res
+    return columns, {**effects.attrs, "base_year": base, "discounting": policy.discounting}
 
 
 def summarize_evaluation(evaluation: pd.DataFrame) -> pd.DataFrame:
@@ -507,6 +522,7 @@ __all__ = [
     "PERSPECTIVES",
     "evaluate",
     "evaluate_arrays",
+    "evaluation_columns",
     "perspective_ledger",
     "summarize_evaluation",
     "summarize_ledger",
