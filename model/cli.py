@@ -640,6 +640,7 @@ def compare(
     out: Annotated[Path, typer.Option(help="Output folder (replaced atomically).")] = Path("out/compare"),
     sensitivity: Annotated[bool, typer.Option(help="Repeat at the 5th/95th percentile of the assumption each changed lever rests on.")] = True,
     workers: Annotated[int, typer.Option(min=1, help="Processes (one scenario each).")] = 2,
+    voi_draws: Annotated[int, typer.Option("--voi-draws", min=0, help="Parameter draws of a paired PSA per scenario for the value of information of choosing between the scenarios (0: none; 200 or more for stable EVPPIs).")] = 0,
 ) -> None:
     """Compare scenarios: differences in employment, flows and NPV per perspective, with 90 % intervals.
 
@@ -650,6 +651,8 @@ def compare(
     The ΔNPV waterfall splits the society difference by mechanism (exits to work, retention, staff cost,
     stipend vs social assistance, incentive payments, courses and measures); `rests_on` repeats the
     comparison with the key assumption behind the changed lever at its low and high value.
+    With --voi-draws N each scenario also gets a paired PSA of N draws, and compare.json holds
+    value_of_information: per scenario, the EVPI and EVPPI of choosing between it and the first.
     Writes OUT/compare.json, OUT/compare.csv and OUT/manifest.json.
     """
     from model.compare import compare as compare_scenarios
@@ -664,7 +667,8 @@ def compare(
     t0 = time.perf_counter()
     executor = _executor(workers)
     try:
-        doc = compare_scenarios(scens, seed, replications, executor, sensitivity, progress=lambda m: console.print(f"[dim]{m}[/dim]"))
+        doc = compare_scenarios(scens, seed, replications, executor, sensitivity, progress=lambda m: console.print(f"[dim]{m}[/dim]"),
+                                voi_draws=voi_draws)
     finally:
         if executor is not None:
             executor.shutdown()
@@ -674,7 +678,7 @@ def compare(
         _difference_frame(doc).to_csv(tmp / "compare.csv", index=False)
         write_json(tmp / "manifest.json", manifest(command="compare", scenarios=scens, params=params, seed=seed, started=started,
                                                    seconds=time.perf_counter() - t0, files=["compare.json", "compare.csv", "manifest.json"],
-                                                   extra={"replications": replications}))
+                                                   extra={"replications": replications, "voi_draws": voi_draws}))
     print_comparison(doc)
     console.print(f"[green]wrote[/green] {out}")
 
@@ -733,6 +737,16 @@ def print_comparison(doc: dict) -> None:
         for r in rows:
             t.add_row(r["parameter"], r["at"], f"{r['value']:.3g}", f"{r['employed_person_years_per_participant']['mean']:+.3f}", _m(r["society_npv_nok"]["mean"]))
         t.add_row("(point values)", "point", "", f"{d['employed_person_years_per_participant']['mean']:+.3f}", _m(d["society_npv_nok"]["mean"]))
+        stdout.print(t)
+    for name, voi in doc.get("value_of_information", {}).items():
+        t = Table(title=f"What to find out before choosing between {base} and {name} (society, per cohort; EVPI {_m(voi['evpi_nok']['society'])})",
+                  title_justify="left")
+        for col in ("parameters", "EVPPI", "R² (leave-one-out)"):
+            t.add_column(col, justify="left" if col == "parameters" else "right")
+        rows = sorted((e for e in voi["evppi"] if e["perspective"] == "society"), key=lambda e: -e["evppi_nok"])[:8]
+        for e in rows:
+            label = e.get("group") or ", ".join(e["parameters"])
+            t.add_row(label, _m(e["evppi_nok"]), "–" if e.get("r2_loo") is None else f"{e['r2_loo']:.2f}")
         stdout.print(t)
 
 

@@ -27,7 +27,7 @@ from model.outcomes import FLOW_KEYS
 from model.parameters import ParameterSet
 from model.runner import scenario_parameters
 from model.scenario import Scenario
-from model.uncertainty import stats
+from model.uncertainty import calibration_draws, run_draws, sample_parameters, stats
 
 MECHANISMS = {
     "production": "employment",
@@ -213,8 +213,12 @@ def compare(
     executor: Executor | None = None,
     sensitivity: bool = True,
     progress: Callable[[str], None] | None = None,
+    voi_draws: int = 0,
 ) -> dict:
     """Compare scenarios (each after the first against the first). Returns the ``compare.json`` document.
+
+    With ``voi_draws`` > 0 the document also holds ``value_of_information``: per scenario after the first,
+    the EVPI and EVPPI of the choice between it and the first (:func:`decision_value`).
 
     With ``sensitivity``, for each lever that differs, the comparison is repeated with the key assumption
     behind that lever at its 5th and 95th percentile (``rests_on``), so the answer shows how much it
@@ -228,7 +232,38 @@ def compare(
     for run in runs[1:]:
         if sensitivity:
             doc["rests_on"][run.scenario.name] = _rests_on(base, run, seed, replications, executor, say)
+    if voi_draws > 0:
+        say(f"value of information: {len(scenarios)} scenarios x {voi_draws} parameter draws")
+        doc["value_of_information"] = decision_value(scenarios, seed, voi_draws, executor)
     return doc
+
+
+def decision_value(scenarios: Sequence[Scenario], seed: int, draws: int, executor: Executor | None = None) -> dict:
+    """The value of information of choosing between the first scenario and each other one.
+
+    Every scenario gets a PSA of ``draws`` parameter draws × 1 replication (:func:`model.uncertainty.run_draws`)
+    with the same seed, so the draws are paired: the same parameter values (parameters the scenarios share
+    and draw alike) and the same persons. The decision "A or B" has the incremental net benefit
+    NPV(B) − NPV(A) per draw, and its EVPI and EVPPI (:func:`model.voi.value_of_information`, Strong–Oakley–Brennan
+    regression) are computed on it, regressed on the parameters whose draws the two scenarios share.
+
+    Returns:
+        ``{scenario name: value_of_information(...) of B − A}`` for each scenario after the first.
+    """
+    from model.voi import value_of_information
+
+    psas = []
+    for scen in scenarios:
+        params = scenario_parameters(scen)
+        sample = sample_parameters(params, draws, seed, calibration_draws(scen))
+        summary = run_draws(scen, params, sample.to_dict(orient="records"), seed, 1, executor).summary
+        psas.append((params, sample, summary))
+    (_, sample_a, summary_a), out = psas[0], {}
+    for scen, (params, sample_b, summary_b) in zip(scenarios[1:], psas[1:], strict=True):
+        shared = [c for c in sample_a.columns if c in sample_b.columns and np.array_equal(sample_a[c].to_numpy(), sample_b[c].to_numpy())]
+        npv = [c for c in summary_b.columns if c.endswith("_npv_nok")]
+        out[scen.name] = value_of_information(sample_b[shared], summary_b[npv] - summary_a[npv], scen, params)
+    return out
 
 
 def compare_runs(runs: Sequence[ScenarioRun], seed: int, replications: int) -> dict:

@@ -92,10 +92,13 @@ def test_size_and_compare_cli_contracts(tmp_path):
     assert doc["p_wait_within"] >= 0.9
     out = tmp_path / "compare"
     res = subprocess.run([str(EXE), "compare", "tests/data/two_projects.toml", "tests/data/one_project.toml", "-r", "3",
-                          "--no-sensitivity", "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=900)
+                          "--no-sensitivity", "--voi-draws", "12", "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert res.returncode == 0, res.stderr[-2000:]
     doc = json.loads((out / "compare.json").read_text())
     assert len(doc["scenarios"]) == 2
+    voi = doc["value_of_information"][doc["scenarios"][1]]  # choosing between the two scenarios
+    assert set(voi["evpi_nok"]) == {"society", "state", "municipality", "participant"}
+    assert all(e["evppi_nok"] <= voi["evpi_nok"][e["perspective"]] for e in voi["evppi"])
     diff = doc["difference"][doc["scenarios"][1]]
     for key in ("employed_person_years_per_participant", "society_npv_nok", "state_npv_nok", "municipality_npv_nok", "participant_npv_nok"):
         assert set(diff[key]) == {"mean", "p05", "p95"}

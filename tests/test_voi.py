@@ -208,3 +208,22 @@ def test_report_shows_what_to_find_out_next(tmp_path):
     without = write_html_report(tmp_path / "b.html", evaluation=evaluation, params=params).read_text(encoding="utf-8")
     assert "What to find out next" in with_voi and "What to find out next" not in without
     assert with_voi.count("Plotly.newPlot") == without.count("Plotly.newPlot") + 1
+
+
+def test_decision_between_scenarios_is_paired():
+    """compare's value of information: the paired PSAs give a scenario against itself an incremental net
+    benefit of exactly 0 in every draw, so nothing is worth finding out (EVPI 0); against a 36-month
+    programme every EVPPI is within its EVPI."""
+    from model.compare import decision_value
+    from model.scenario import load_scenario
+
+    base = load_scenario("tests/data/two_projects.toml")
+    longer = load_scenario("tests/data/two_projects.toml", ["programme.length_months=36", "name=Two projects, 36 months"])
+    doc = decision_value([base, base, longer], seed=4, draws=24)
+    same = doc[base.name]
+    assert all(v == 0.0 for v in same["evpi_nok"].values())
+    assert all(e["evppi_nok"] == 0.0 for e in same["evppi"])
+    other = doc[longer.name]
+    assert set(other["evpi_nok"]) == {"society", "state", "municipality", "participant"}
+    for e in other["evppi"]:
+        assert 0 <= e["evppi_nok"] <= other["evpi_nok"][e["perspective"]]
